@@ -47,7 +47,7 @@ class MemoryGuardError(EngineError, MemoryError):
         self.allowed_bytes = allowed_bytes
 
 
-class Cancelled(EngineError):
+class Cancelled(EngineError):  # noqa: N818 - a normal outcome, not an error
     """Raised inside a long computation when its cancel token has been set.
 
     Front ends treat it as a normal outcome, not as an error.
