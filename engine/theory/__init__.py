@@ -1,0 +1,27 @@
+"""The theory solver (THEORY.md): sRF mapping, conditional coefficients, spectrum, ridge.
+
+Public API (names fixed by notes/TEAM.md)::
+
+    equivalent_srf(model) -> SRFParams
+    solve_spectrum(model, numerics=None, *, centred=False, progress=None, cancel=None)
+    solve_ridge(model, numerics=None, *, warm=None) -> TheoryRidge
+    learning_curve(model, param, values, numerics=None, *, progress=None, cancel=None)
+    tail_curve(model, eta_values, threshold, numerics=None) -> TailCurve
+    weights_theory(model) -> TheoryWeights
+    expressivity(model, numerics=None) -> Expressivity
+
+Failures raise :class:`engine.errors.ConvergenceError`, never a silent NaN.
+"""
+
+from engine.theory.coefficients import conditional_coefficients, mu0, mu1, mus2
+from engine.theory.mapping import equivalent_srf
+from engine.theory.spectrum import solve_spectrum
+
+__all__ = [
+    "conditional_coefficients",
+    "equivalent_srf",
+    "mu0",
+    "mu1",
+    "mus2",
+    "solve_spectrum",
+]

@@ -1,0 +1,65 @@
+"""From the network's gradient step to the equivalent spiked random-features model.
+
+THEORY.md §1. Row ``i`` of class ``k`` after the step behaves like
+``s0_k w_i + c_k <w_i, theta> theta + u_k v (+ isotropic noise of variance nv_k)``
+with ``|w_i| = 1``. Large batch: ``v = theta``, ``nv_k = 0``. Finite batch
+``n0 = alpha0 d``: ``v`` has overlap ``gamma`` with ``theta`` and (following THEORY.md,
+not SPEC.md) ``E y^2 = E sigma_*^2 + Delta`` enters the constants.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from engine.activations import hermite_constants
+from engine.config import ModelConfig
+from engine.results import SRFParams
+
+__all__ = ["equivalent_srf"]
+
+
+def equivalent_srf(model: ModelConfig) -> SRFParams:
+    """Parameters of the sRF model equivalent to the network after one step.
+
+    Parameters
+    ----------
+    model : ModelConfig
+
+    Returns
+    -------
+    SRFParams
+        Per atom ``k``: ``u_k = eta_tilde a_k r0``, ``s0_k = 1 + eta_tilde a_k mu2 mu0_*``,
+        ``c_k = eta_tilde a_k mu2 mu2_*``, ``nv_k = eta_tilde^2 a_k^2 E y^2 Var(sigma')/alpha0``
+        (0 in the large batch), ``s_k = sqrt(s0_k^2 + nv_k)``; and ``gamma``, ``r0``.
+        ``constants`` holds the Hermite constants used (``mus2_star = E sigma_*^2``).
+    """
+    h = hermite_constants(model.sigma)
+    hs = hermite_constants(model.sigma_star)
+    a = np.asarray(model.a_law.values, dtype=float)
+    pi = np.asarray(model.a_law.probs, dtype=float)
+    eta = float(model.eta_tilde)
+    ey2 = hs.m2 + model.noise
+    if model.alpha0 is None:
+        r0 = h.mu1 * hs.mu1
+        gamma = 1.0
+        nv = np.zeros_like(a)
+    else:
+        # The finite batch adds to the population gradient an isotropic part of
+        # variance E y^2 Var(sigma')/n0 per row and tilts the spike direction.
+        rad = math.sqrt(hs.mu1**2 + ey2 / model.alpha0)
+        r0 = h.mu1 * rad
+        gamma = hs.mu1 / rad if rad > 0 else 1.0
+        nv = eta**2 * a**2 * ey2 * h.var_fprime / model.alpha0
+    u = eta * a * r0
+    s0 = 1.0 + eta * a * h.mu2 * hs.mu0
+    c = eta * a * h.mu2 * hs.mu2
+    s = np.sqrt(s0**2 + nv)
+    constants = {
+        "mu0": h.mu0, "mu1": h.mu1, "mu2": h.mu2, "m2": h.m2, "var_fprime": h.var_fprime,
+        "mu0_star": hs.mu0, "mu1_star": hs.mu1, "mu2_star": hs.mu2, "mus2_star": hs.m2,
+        "ey2": ey2,
+    }
+    return SRFParams(a=a, pi=pi, u=u, s0=s0, c=c, s=s, nv=nv, gamma=float(gamma),
+                     r0=float(r0), constants=constants)

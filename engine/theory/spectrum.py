@@ -1,0 +1,257 @@
+"""Limiting spectrum of ``Phi^T Phi / n`` (THEORY.md §3, numerics §5).
+
+The density is ``rho(lambda) = Im m(lambda + i eta_min) / pi`` with
+``m = sum_k pi_k g_k``, computed on an adaptive grid:
+
+1. a coarse scan (geometric near zero, linear beyond) locates the support: a point
+   is *inside* when ``Im m`` barely changes between ``eta = 10 eta_min`` and
+   ``eta_min`` (inside the support ``Im m`` tends to ``pi rho > 0``; outside it is
+   proportional to ``eta``), extended to the right until the last point is outside;
+2. every edge bracket is refined (two rounds of 16 points);
+3. the final grid is Chebyshev-clustered in each support interval (dense at the
+   edges) plus points equidistributed along the arc length of the coarse density
+   (dense where the density varies fast, e.g. the tanh peak near ``mus2``).
+
+All points of a stage are solved together by Newton continuation in ``Im z``
+(:func:`engine.theory._core.continuation`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from engine.config import ModelConfig, NumericsConfig
+from engine.errors import ConvergenceError
+from engine.progress import ProgressFn, check_cancel, sub_progress
+from engine.results import Convergence, TheorySpectrum
+from engine.theory._core import ModelData, continuation, model_data
+
+__all__ = ["solve_spectrum", "outlier_positions", "atom_at_zero", "bulk_scale"]
+
+
+def atom_at_zero(D: ModelData) -> float:
+    """Mass of the atom at zero: ``1 - rank/p`` with ``rank/d = min(alpha, beta[, 1])``.
+
+    With any nonlinear part (``mus2 > 0``) the rank is ``min(n, p)``; for a purely
+    linear feature map it is also limited by ``d``.
+    """
+    limit = min(D.alpha, D.beta)
+    if not np.any(D.ms2 > 1e-12):
+        limit = min(limit, 1.0)
+    return max(0.0, 1.0 - limit / D.beta)
+
+
+def bulk_scale(D: ModelData) -> float:
+    """Mean bulk eigenvalue ``sum_k pi_k E[m1_k^2 + ms2_k]`` (sets eta and grid scales)."""
+    return float(D.pi @ ((D.m1**2 + D.ms2) @ D.omega))
+
+
+def outlier_positions(D: ModelData, p: int, *, centred: bool = False) -> np.ndarray:
+    """Order-``p`` outliers ``p * eig(Pi^1/2 M0 Pi^1/2)`` (largest first).
+
+    ``M0_kl = E_kappa[mu0_k mu0_l]`` (``Cov_kappa`` for centred features); only the
+    numerically nonzero eigenvalues (the rank of ``M0``) are returned.
+    """
+    m0 = D.m0
+    if centred:
+        m0 = m0 - (m0 @ D.omega)[:, None]
+    M0 = (m0 * D.omega) @ m0.T
+    sq = np.sqrt(D.pi)
+    ev = np.linalg.eigvalsh(sq[:, None] * M0 * sq[None, :])[::-1]
+    top = ev[0] if ev.size else 0.0
+    keep = ev > max(1e-14, 1e-9 * top)
+    return p * ev[keep]
+
+
+def _solve(lam: np.ndarray, D: ModelData, numerics: NumericsConfig, scale: float,
+           atom: float) -> tuple[np.ndarray, np.ndarray, int, float]:
+    """Density and inside-support flags at real points ``lam`` (any order)."""
+    etas, xs, it, res = continuation(lam, D, numerics, scale)
+    ims = []
+    for eta, x in zip(etas, xs, strict=True):
+        im = (x[:, : D.K] @ D.pi).imag
+        # The atom at zero contributes a Lorentzian atom*eta/(lam^2+eta^2) to Im m.
+        im = im - atom * eta / (lam**2 + eta**2)
+        ims.append(im)
+    im_last = ims[-1]
+    if len(ims) > 1:
+        ratio_eta = etas[-2][0] / etas[-1][0]
+        inside = im_last > np.maximum(ims[-2], 0.0) * (1.5 / math.sqrt(ratio_eta)) + 1e-300
+        inside &= im_last > 1e-12
+    else:
+        inside = im_last > 1e-8
+    rho = np.maximum(im_last, 0.0) / math.pi
+    return rho, inside, it, res
+
+
+def _intervals(x: np.ndarray, inside: np.ndarray) -> list[list[float]]:
+    """Brackets ``[(a_out, b_in), (c_in, d_out)]`` of each run of inside points."""
+    out = []
+    i = 0
+    n = x.size
+    while i < n:
+        if not inside[i]:
+            i += 1
+            continue
+        j = i
+        while j + 1 < n and inside[j + 1]:
+            j += 1
+        left = (x[i - 1] if i > 0 else 0.0, x[i])
+        right = (x[j], x[j + 1] if j + 1 < n else x[j])
+        out.append([left, right])
+        i = j + 1
+    return out
+
+
+def solve_spectrum(model: ModelConfig, numerics: NumericsConfig | None = None, *,
+                   centred: bool = False, progress: ProgressFn | None = None,
+                   cancel=None) -> TheorySpectrum:
+    """Limiting spectral density of ``(1/n) Phi^T Phi`` (p x p), THEORY.md §3.
+
+    Parameters
+    ----------
+    model : ModelConfig
+    numerics : NumericsConfig, optional
+        ``q_kappa``, ``q_inner``, ``n_grid`` (final grid size), ``eta_min``, ``tol``.
+    centred : bool
+        Features centred over samples: the bulk is unchanged, the order-``p`` outliers
+        come from ``Cov_kappa(mu0)``; ``outliers`` then holds the centred positions.
+    progress, cancel
+        ``progress(fraction, message)`` and a cancel token, checked between stages.
+
+    Returns
+    -------
+    TheorySpectrum
+        ``density`` of the continuous part on ``grid`` (eigenvalue units of
+        ``Phi^T Phi / n``), support ``edges``, ``atom_zero``, order-p ``outliers``
+        (already multiplied by ``p``), ``mass = integral + atom`` (should be 1).
+
+    Raises
+    ------
+    ConvergenceError
+        If the deterministic equivalent cannot be solved at some ``z`` (the message
+        gives the point and what was tried), or the support cannot be bracketed.
+    Cancelled
+        When ``cancel`` is set.
+    """
+    numerics = numerics or NumericsConfig()
+    prog = progress or (lambda f, m: None)
+    check_cancel(cancel)
+    D = model_data(model, numerics)
+    atom = atom_at_zero(D)
+    scale = max(bulk_scale(D), 1e-8)
+    total_iter = 0
+    max_res = 0.0
+
+    # 1. Coarse scan; extend to the right until the last point is outside the support.
+    prog(0.0, "theory spectrum: locating the support")
+    hi = scale * (1.0 + math.sqrt(D.c0)) ** 2 * 1.5
+    n_geo = 40
+    n_lin = 100
+    grid_c = np.concatenate([hi * np.geomspace(1e-6, 0.03, n_geo, endpoint=False),
+                             np.linspace(0.03 * hi, hi, n_lin)])
+    rho_c, in_c, it, res = _solve(grid_c, D, numerics, scale, atom)
+    total_iter, max_res = max(total_iter, it), max(max_res, res)
+    for _ in range(12):
+        if not in_c[-1]:
+            break
+        check_cancel(cancel)
+        ext = np.linspace(grid_c[-1], 2.0 * grid_c[-1], 51)[1:]
+        rho_e, in_e, it, res = _solve(ext, D, numerics, scale, atom)
+        total_iter, max_res = max(total_iter, it), max(max_res, res)
+        grid_c = np.concatenate([grid_c, ext])
+        rho_c = np.concatenate([rho_c, rho_e])
+        in_c = np.concatenate([in_c, in_e])
+    else:
+        raise ConvergenceError(
+            f"could not bracket the right edge of the bulk: the density is still positive "
+            f"at lambda = {grid_c[-1]:.4g} after doubling the scan range 12 times")
+    intervals = _intervals(grid_c, in_c)
+    if not intervals:
+        raise ConvergenceError(
+            "found no support of the bulk on the coarse scan "
+            f"[{grid_c[0]:.3g}, {grid_c[-1]:.3g}] (the density is zero everywhere); "
+            "try a smaller numerics.eta_min")
+    check_cancel(cancel)
+    prog(0.3, "theory spectrum: refining the edges")
+
+    # 2. Refine the edge brackets (two rounds of 16 points each, solved together).
+    brackets = [list(b) for iv in intervals for b in iv]
+    for _round in range(2):
+        pts = []
+        for a, b in brackets:
+            pts.append(np.linspace(a, b, 18)[1:-1])
+        pts_all = np.concatenate(pts)
+        _, ins, it, res = _solve(pts_all, D, numerics, scale, atom)
+        total_iter, max_res = max(total_iter, it), max(max_res, res)
+        for e, (a, b) in enumerate(brackets):
+            xs = np.concatenate([[a], pts[e], [b]])
+            fl = np.concatenate([[False], ins[16 * e:16 * (e + 1)], [False]])
+            left_edge = e % 2 == 0
+            if left_edge:
+                fl[-1] = True
+                k = int(np.argmax(fl))           # first inside point
+                brackets[e] = [xs[max(k - 1, 0)], xs[k]]
+            else:
+                fl[0] = True
+                k = int(np.nonzero(fl)[0][-1])    # last inside point
+                brackets[e] = [xs[k], xs[min(k + 1, xs.size - 1)]]
+        check_cancel(cancel)
+    edges = []
+    for i in range(len(intervals)):
+        lo_b, hi_b = brackets[2 * i], brackets[2 * i + 1]
+        lo = 0.0 if lo_b[0] <= 0.0 else 0.5 * (lo_b[0] + lo_b[1])
+        edges.append([lo, 0.5 * (hi_b[0] + hi_b[1])])
+    edges_arr = np.asarray(edges, dtype=float)
+    prog(0.5, "theory spectrum: density on the adaptive grid")
+
+    # 3. Final grid: Chebyshev in each interval + arc-length equidistribution.
+    n_total = numerics.n_grid
+    lengths = edges_arr[:, 1] - edges_arr[:, 0]
+    n_cheb = max(n_total // 2, 20 * len(edges))
+    alloc = np.maximum(20, np.round(n_cheb * lengths / lengths.sum())).astype(int)
+    pts = []
+    for (lo, hi_e), n_i in zip(edges_arr, alloc, strict=True):
+        t = np.linspace(0.0, 1.0, n_i)
+        pts.append(lo + (hi_e - lo) * 0.5 * (1.0 - np.cos(math.pi * t)))
+        if lo == 0.0:
+            pts.append(hi_e * np.geomspace(1e-7, 0.02, 25))
+    # Arc length of the coarse density (normalised axes) inside the support.
+    rmax = max(float(rho_c.max()), 1e-300)
+    seg = np.hypot(np.diff(grid_c) / grid_c[-1], np.diff(rho_c) / rmax)
+    seg *= (in_c[1:] | in_c[:-1])
+    arc = np.concatenate([[0.0], np.cumsum(seg)])
+    n_arc = max(n_total - sum(p.size for p in pts), 20)
+    if arc[-1] > 0:
+        pts.append(np.interp(np.linspace(0.0, arc[-1], n_arc), arc, grid_c))
+    grid = np.unique(np.concatenate(pts))
+    in_support = np.zeros(grid.size, dtype=bool)
+    on_edge = np.zeros(grid.size, dtype=bool)
+    for lo, hi_e in edges_arr:
+        in_support |= (grid > lo) & (grid < hi_e)
+        on_edge |= np.isclose(grid, lo, rtol=1e-12, atol=0) | np.isclose(grid, hi_e, rtol=1e-12,
+                                                                            atol=0)
+    grid = grid[in_support | on_edge]
+    in_support = in_support[in_support | on_edge]
+    rho = np.zeros(grid.size)
+    sol = np.nonzero(in_support)[0]
+    r_in, _, it, res = _solve(grid[sol], D, numerics, scale, atom)
+    total_iter, max_res = max(total_iter, it), max(max_res, res)
+    rho[sol] = r_in
+    if not np.all(np.isfinite(rho)):
+        raise ConvergenceError("theory spectrum produced a non-finite density "
+                               "(this is a bug: please report the model)")
+    mass = float(np.trapezoid(rho, grid)) + atom
+    sub_progress(progress, 0.5, 1.0)(1.0, "theory spectrum: done")
+    out_u = outlier_positions(D, model.p, centred=False)
+    out_c = outlier_positions(D, model.p, centred=True)
+    conv = Convergence(
+        success=True, n_iter=int(total_iter), residual=float(max_res),
+        message=(f"Newton continuation in Im z down to {numerics.eta_min:g} on "
+                 f"{grid.size} points; mass {mass:.4f}"))
+    return TheorySpectrum(
+        model=model, grid=grid, density=rho, edges=edges_arr, atom_zero=float(atom),
+        outliers=out_c if centred else out_u, outliers_centred=out_c, mass=mass,
+        convergence=conv)
