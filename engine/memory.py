@@ -1,0 +1,132 @@
+"""A memory guard: estimate a run's peak memory before allocating anything.
+
+The simulations never hold an ``n x p`` (or ``n0 x p``) matrix: samples are drawn in
+chunks (engine/network.py). What is alive at the peak of one simulation, in float64:
+
+- ``W0`` and ``W1`` (or ``F``): ``2 p d``;
+- the gradient step: its ``d x p`` accumulator plus one ``d x p`` product per chunk
+  (finite batch only), and the chunk buffers ``m x d`` + 2 ``m x p``;
+- the readout: ``Phi^T Phi`` (``p x p``), the ridge matrix (``p x p``) and the
+  eigensolver's matrix and workspace (~``p x p``), plus the chunk buffers;
+- the weights analysis (``kind = "weights"``): ``W1 W1^T``, its eigenvectors and the
+  ``(W1-W0)(W1-W0)^T`` Gram (``3 p x p``) and ``W1 - W0`` (``p d``).
+
+Simulations run one at a time, so the run's peak is the largest point's peak, plus a
+fixed allowance for the interpreter, numpy, scipy and the theory solver.
+"""
+
+from __future__ import annotations
+
+import os
+
+from engine.config import Config, ModelConfig
+from engine.errors import MemoryGuardError
+
+#: Interpreter + libraries + theory solver (a generous constant).
+BASE_BYTES = 300 * 2**20
+
+_F8 = 8
+
+
+def _chunk_rows(d: int, p: int) -> int:
+    from engine.network import chunk_rows
+
+    return chunk_rows(d, p)
+
+
+def model_peak_bytes(model: ModelConfig, kind: str = "spectrum",
+                     n_test: int | None = None) -> int:
+    """Peak bytes of one simulation of ``model`` (see the module docstring).
+
+    Parameters
+    ----------
+    model : ModelConfig
+    kind : {"spectrum", "weights", "errors"}
+    n_test : int or None
+        Test samples (only their chunk buffers count: the test set is streamed).
+    """
+    d, p, n = model.d, model.p, model.n
+    m = _chunk_rows(d, p)
+    chunk = min(m, max(n, n_test or 0, model.n0 or 0, 1)) * (d + 2 * p)
+    weights = 2 * p * d
+    step = chunk + (2 * d * p if not model.large_batch else p * d // 2)
+    readout = chunk + 3 * p * p
+    wstage = 3 * p * p + p * d if kind == "weights" else 0
+    return _F8 * (weights + max(step, readout, wstage))
+
+
+def _points(config: Config):
+    curves = config.run.curves or (None,)
+    sweep = config.run.sweep
+    for curve in curves:
+        base = config.model.with_(**curve.overrides) if curve is not None else config.model
+        if sweep is None:
+            yield base
+        else:
+            for v in sweep.values:
+                yield base.with_(**{sweep.param: v})
+
+
+def estimate_peak_bytes(config: Config) -> int:
+    """Peak bytes of running ``config`` (largest point over curves and sweep values).
+
+    0 simulations (theory only) gives :data:`BASE_BYTES`.
+    """
+    if not config.run.simulate:
+        return BASE_BYTES
+    peak = max(model_peak_bytes(m, config.run.kind, config.run.n_test) for m in _points(config))
+    return BASE_BYTES + peak
+
+
+def largest_point(config: Config) -> ModelConfig:
+    """The point of ``config`` with the largest simulation footprint."""
+    return max(_points(config), key=lambda m: model_peak_bytes(m, config.run.kind,
+                                                               config.run.n_test))
+
+
+def total_memory_bytes() -> int:
+    """This machine's physical memory (``SC_PHYS_PAGES * SC_PAGE_SIZE``)."""
+    try:
+        return int(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
+        return 8 * 2**30
+
+
+def _gib(x: float) -> str:
+    return f"{x / 2**30:.2f} GiB"
+
+
+def check_memory(config: Config, total_bytes: int | None = None) -> int:
+    """Refuse a run that needs more than ``run.memory_fraction`` of this machine's memory.
+
+    Parameters
+    ----------
+    config : Config
+    total_bytes : int or None
+        Total memory to assume (tests inject a small one); default the machine's.
+
+    Returns
+    -------
+    int
+        The estimated peak in bytes (when it fits).
+
+    Raises
+    ------
+    MemoryGuardError
+        Saying how much is needed, how much is allowed, and what to lower.
+    """
+    need = estimate_peak_bytes(config)
+    total = total_memory_bytes() if total_bytes is None else int(total_bytes)
+    allowed = int(config.run.memory_fraction * total)
+    if need <= allowed:
+        return need
+    m = largest_point(config)
+    raise MemoryGuardError(
+        f"this simulation needs about {_gib(need)} of memory (largest point: d = {m.d}, "
+        f"p = {m.p}, n = {m.n}), but run.memory_fraction = {config.run.memory_fraction:g} of "
+        f"this machine's {_gib(total)} allows {_gib(allowed)}. Lower d (memory grows like d^2), "
+        f"beta (p = beta*d), alpha (n = alpha*d) or run.n_test, or raise "
+        f"run.memory_fraction.",
+        needed_bytes=need,
+        allowed_bytes=allowed,
+    )
