@@ -134,6 +134,8 @@ class TheoryRidge:
     warnings : tuple of str
         E.g. a mean direction too weak to be stiff at this ``d`` (THEORY.md §6.5).
     convergence : Convergence
+    g, tau : ndarray (K,), (K, K) or None
+        The solution of THEORY.md §3 at ``z = -lam_int`` (kept for warm starts).
     """
 
     model: ModelConfig
@@ -148,6 +150,8 @@ class TheoryRidge:
     target: np.ndarray
     warnings: tuple[str, ...]
     convergence: Convergence
+    g: np.ndarray | None = None
+    tau: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
