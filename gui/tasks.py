@@ -1,0 +1,224 @@
+"""Module-level task functions that run in a worker thread (never in the GUI thread).
+
+They only call the engine and reshape its results for drawing; the heavy numerics are
+the engine's. :func:`theory_task` is the live-theory task: it streams the main theory
+result first (so the plots redraw at once) and then the extras some plots need
+(spectra at a few ``eta_tilde`` for the tail plot, a learning curve when the config
+has no sweep, the learned function at a few ``eta_tilde``), each stage cancellable.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from engine.config import Config, ModelConfig
+from engine.errors import Cancelled, EngineError
+from engine.progress import CancelLike, ProgressFn, check_cancel, sub_progress
+
+#: on_point stage indices used by :func:`theory_task` (curve index -1 marks a stage).
+STAGE_MAIN = 0
+STAGE_EXTRAS = 1
+
+#: Points of the automatic learning curve (alpha/beta = n/p from 0.2 to 5).
+LC_POINTS = 16
+
+
+@dataclass(frozen=True)
+class TailSeries:
+    """Theory complementary CDF of the bulk at one ``eta_tilde``.
+
+    ``ccdf[i]`` is the fraction of eigenvalues above ``grid[i]`` (bulk only).
+    """
+
+    eta_tilde: float
+    grid: np.ndarray
+    ccdf: np.ndarray
+
+
+@dataclass(frozen=True)
+class LearningSeries:
+    """A theory learning curve: errors against ``alpha`` for one curve of the config."""
+
+    label: str
+    beta: float
+    alpha: np.ndarray
+    test_error: np.ndarray
+    train_error: np.ndarray
+    test_error_rf: np.ndarray
+
+
+@dataclass(frozen=True)
+class LearnedSeries:
+    """The theory learned function along ``theta`` at one ``eta_tilde``."""
+
+    eta_tilde: float
+    kappa: np.ndarray
+    learned_function: np.ndarray
+    target: np.ndarray
+
+
+@dataclass(frozen=True)
+class TheoryExtras:
+    """Everything the live theory adds to :class:`~engine.results.RunResult`."""
+
+    tail: tuple[TailSeries, ...] = ()
+    learning: tuple[LearningSeries, ...] = ()
+    learned: tuple[LearnedSeries, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TheoryBundle:
+    """Final result of :func:`theory_task`."""
+
+    result: Any
+    extras: TheoryExtras = field(default_factory=TheoryExtras)
+
+
+def ccdf_from_density(grid: np.ndarray, density: np.ndarray) -> np.ndarray:
+    """Mass of the density above each grid point (trapezoid rule), normalised to 1.
+
+    Why here and not in the plot: it is an integral, and the GUI thread only draws.
+    """
+    grid = np.asarray(grid, dtype=float)
+    density = np.clip(np.asarray(density, dtype=float), 0.0, None)
+    if grid.size < 2:
+        return np.zeros_like(grid)
+    steps = 0.5 * (density[1:] + density[:-1]) * np.diff(grid)
+    cum = np.concatenate(([0.0], np.cumsum(steps)))
+    total = cum[-1]
+    if total <= 0:
+        return np.zeros_like(grid)
+    return np.clip(1.0 - cum / total, 0.0, 1.0)
+
+
+def _tail_values(eta: float) -> list[float]:
+    if eta <= 0:
+        return [0.0, 1.0, 3.0]
+    return sorted({0.0, round(0.5 * eta, 3), float(eta), round(2.0 * eta, 3)})
+
+
+def _curve_models(config: Config) -> list[tuple[str, ModelConfig]]:
+    if not config.run.curves:
+        return [("", config.model)]
+    return [(c.label, config.model.with_(**c.overrides)) for c in config.run.curves]
+
+
+def theory_task(config: Config, *, progress: ProgressFn | None = None,
+                cancel: CancelLike | None = None,
+                on_point: Callable[[int, int, Any], None] | None = None) -> TheoryBundle:
+    """Run the theory of ``config`` and the extras the plots need.
+
+    Stages are reported through ``on_point(-1, stage, payload)``: ``STAGE_MAIN`` with the
+    :class:`~engine.results.RunResult`, then ``STAGE_EXTRAS`` with :class:`TheoryExtras`.
+    A failure of an extra becomes a warning; a failure of the main theory raises.
+    """
+    from engine import runner, theory
+
+    theory_cfg = config.with_run(theory=True)
+    result = runner.run_theory(theory_cfg, progress=sub_progress(progress, 0.0, 0.5),
+                               cancel=cancel)
+    if on_point is not None:
+        on_point(-1, STAGE_MAIN, result)
+
+    warnings: list[str] = []
+    tail: list[TailSeries] = []
+    learning: list[LearningSeries] = []
+    learned: list[LearnedSeries] = []
+    model = config.model
+    # A coarser grid keeps the extra spectra to a fraction of a second each.
+    coarse = replace(config.numerics, n_grid=min(config.numerics.n_grid, 200))
+
+    def guarded(what: str, fn: Callable[[], Any]) -> Any:
+        check_cancel(cancel)
+        try:
+            return fn()
+        except Cancelled:
+            raise
+        except (EngineError, ArithmeticError, ValueError) as exc:
+            warnings.append(f"{what}: {exc}")
+            return None
+
+    # --- tail: spectra at a few eta_tilde (reusing the main result's where possible)
+    known: dict[float, Any] = {}
+    point = _first_point(result)
+    if point is not None:
+        if point.theory_spectrum is not None:
+            known[float(point.model.eta_tilde)] = point.theory_spectrum
+        if point.theory_spectrum_before is not None:
+            known[0.0] = point.theory_spectrum_before
+    etas = _tail_values(model.eta_tilde)
+    for i, eta in enumerate(etas):
+        spec = known.get(float(eta))
+        if spec is None:
+            spec = guarded(f"tail spectrum at eta_tilde = {eta:g}",
+                           lambda eta=eta: theory.solve_spectrum(model.with_(eta_tilde=eta),
+                                                                 coarse, cancel=cancel))
+        if spec is not None:
+            tail.append(TailSeries(float(eta), np.asarray(spec.grid, dtype=float),
+                                   ccdf_from_density(spec.grid, spec.density)))
+        if progress is not None:
+            progress(0.5 + 0.2 * (i + 1) / len(etas), "tail spectra")
+
+    # --- learning curve against alpha when the run does not sweep alpha itself
+    sweep = config.run.sweep
+    if sweep is None or sweep.param != "alpha":
+        models = _curve_models(config)[:4]
+        for j, (label, m) in enumerate(models):
+            alphas = m.beta * np.geomspace(0.2, 5.0, LC_POINTS)
+
+            def lc(m: ModelConfig = m, alphas: np.ndarray = alphas) -> Any:
+                after = theory.learning_curve(m, "alpha", list(alphas), config.numerics,
+                                              cancel=cancel)
+                rf = theory.learning_curve(m.with_(eta_tilde=0.0), "alpha", list(alphas),
+                                           config.numerics, cancel=cancel)
+                return after, rf
+
+            out = guarded(f"learning curve {label or ''}".strip(), lc)
+            if out is not None:
+                after, rf = out
+                learning.append(LearningSeries(
+                    label, m.beta, alphas,
+                    np.array([r.test_error for r in after], dtype=float),
+                    np.array([r.train_error for r in after], dtype=float),
+                    np.array([r.test_error for r in rf], dtype=float)))
+            if progress is not None:
+                progress(0.7 + 0.2 * (j + 1) / len(models), "learning curve")
+
+    # --- learned function at a few eta_tilde (only for a single-curve config)
+    if not config.run.curves:
+        for eta in sorted({0.0, round(0.5 * model.eta_tilde, 3), float(model.eta_tilde)}):
+            ridge = guarded(f"learned function at eta_tilde = {eta:g}",
+                            lambda eta=eta: theory.solve_ridge(model.with_(eta_tilde=eta),
+                                                               config.numerics))
+            if ridge is not None and ridge.kappa is not None:
+                learned.append(LearnedSeries(float(eta), np.asarray(ridge.kappa, dtype=float),
+                                             np.asarray(ridge.learned_function, dtype=float),
+                                             np.asarray(ridge.target, dtype=float)))
+    if progress is not None:
+        progress(1.0, "theory done")
+    extras = TheoryExtras(tuple(tail), tuple(learning), tuple(learned), tuple(warnings))
+    if on_point is not None:
+        on_point(-1, STAGE_EXTRAS, extras)
+    return TheoryBundle(result, extras)
+
+
+def _first_point(result: Any) -> Any:
+    for curve in getattr(result, "curves", ()):
+        for point in curve.points:
+            return point
+    return None
+
+
+def finite_or_nan(x: Any) -> float:
+    """A float for display (``None`` and non-numbers become NaN)."""
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return math.nan
+    return v
