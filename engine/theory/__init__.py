@@ -14,14 +14,21 @@ Failures raise :class:`engine.errors.ConvergenceError`, never a silent NaN.
 """
 
 from engine.theory.coefficients import conditional_coefficients, mu0, mu1, mus2
+from engine.theory.curves import expressivity, learning_curve, tail_curve, weights_theory
 from engine.theory.mapping import equivalent_srf
+from engine.theory.ridge import solve_ridge
 from engine.theory.spectrum import solve_spectrum
 
 __all__ = [
     "conditional_coefficients",
     "equivalent_srf",
+    "expressivity",
+    "learning_curve",
     "mu0",
     "mu1",
     "mus2",
+    "solve_ridge",
     "solve_spectrum",
+    "tail_curve",
+    "weights_theory",
 ]
