@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -74,10 +74,21 @@ class TheoryExtras:
 
 @dataclass(frozen=True)
 class TheoryBundle:
-    """Final result of :func:`theory_task`."""
+    """Result of :func:`theory_task`.
+
+    Attributes
+    ----------
+    result : RunResult
+        The theory of the configuration as given (sweep, curves, kind).
+    snapshot : tuple of PointResult
+        One point per curve at the panel's parameters, with spectra and weights.
+    extras : TheoryExtras or None
+        Filled in the final result (``None`` in the early ``STAGE_MAIN`` message).
+    """
 
     result: Any
-    extras: TheoryExtras = field(default_factory=TheoryExtras)
+    snapshot: tuple[Any, ...] = ()
+    extras: TheoryExtras | None = None
 
 
 def ccdf_from_density(grid: np.ndarray, density: np.ndarray) -> np.ndarray:
@@ -114,25 +125,25 @@ def theory_task(config: Config, *, progress: ProgressFn | None = None,
                 on_point: Callable[[int, int, Any], None] | None = None) -> TheoryBundle:
     """Run the theory of ``config`` and the extras the plots need.
 
-    Stages are reported through ``on_point(-1, stage, payload)``: ``STAGE_MAIN`` with the
-    :class:`~engine.results.RunResult`, then ``STAGE_EXTRAS`` with :class:`TheoryExtras`.
-    A failure of an extra becomes a warning; a failure of the main theory raises.
+    Stages are reported through ``on_point(-1, stage, payload)``: ``STAGE_MAIN`` with a
+    :class:`TheoryBundle` (the run's result and the snapshot at the panel's parameters),
+    then ``STAGE_EXTRAS`` with :class:`TheoryExtras`. A failure of an extra becomes a
+    warning; a failure of the main theory raises.
     """
     from engine import runner, theory
 
     theory_cfg = config.with_run(theory=True)
-    result = runner.run_theory(theory_cfg, progress=sub_progress(progress, 0.0, 0.5),
+    result = runner.run_theory(theory_cfg, progress=sub_progress(progress, 0.0, 0.35),
                                cancel=cancel)
-    if on_point is not None:
-        on_point(-1, STAGE_MAIN, result)
-
+    # The snapshot: one point per curve at the panel's own parameters with the spectrum
+    # (whatever the run's kind), so that every tab has something to show live.
+    if config.run.sweep is None and config.run.kind == "spectrum":
+        snap_result = result
+    else:
+        snap_result = runner.run_theory(theory_cfg.with_run(sweep=None, kind="spectrum"),
+                                        progress=sub_progress(progress, 0.35, 0.5),
+                                        cancel=cancel)
     warnings: list[str] = []
-    tail: list[TailSeries] = []
-    learning: list[LearningSeries] = []
-    learned: list[LearnedSeries] = []
-    model = config.model
-    # A coarser grid keeps the extra spectra to a fraction of a second each.
-    coarse = replace(config.numerics, n_grid=min(config.numerics.n_grid, 200))
 
     def guarded(what: str, fn: Callable[[], Any]) -> Any:
         check_cancel(cancel)
@@ -140,13 +151,39 @@ def theory_task(config: Config, *, progress: ProgressFn | None = None,
             return fn()
         except Cancelled:
             raise
-        except (EngineError, ArithmeticError, ValueError) as exc:
+        except (EngineError, ArithmeticError, ValueError, AttributeError, ImportError,
+                NotImplementedError) as exc:
             warnings.append(f"{what}: {exc}")
             return None
 
+    snapshot = []
+    for curve in snap_result.curves:
+        point = curve.points[0]
+        if point.theory_weights is None:
+            tw = guarded("weights theory", lambda m=point.model: theory.weights_theory(m))
+            if tw is not None:
+                point = replace(point, theory_weights=tw)
+        snapshot.append(point)
+    seen = set()
+    for res in (result, snap_result):
+        for curve in res.curves:
+            for p in curve.points:
+                if p.theory_error and p.theory_error not in seen:
+                    seen.add(p.theory_error)
+                    warnings.append(p.theory_error)
+    if on_point is not None:
+        on_point(-1, STAGE_MAIN, TheoryBundle(result, tuple(snapshot)))
+
+    tail: list[TailSeries] = []
+    learning: list[LearningSeries] = []
+    learned: list[LearnedSeries] = []
+    model = config.model
+    # A coarser grid keeps the extra spectra to a fraction of a second each.
+    coarse = replace(config.numerics, n_grid=min(config.numerics.n_grid, 200))
+
     # --- tail: spectra at a few eta_tilde (reusing the main result's where possible)
     known: dict[float, Any] = {}
-    point = _first_point(result)
+    point = snapshot[0] if snapshot else None
     if point is not None:
         if point.theory_spectrum is not None:
             known[float(point.model.eta_tilde)] = point.theory_spectrum
@@ -205,14 +242,7 @@ def theory_task(config: Config, *, progress: ProgressFn | None = None,
     extras = TheoryExtras(tuple(tail), tuple(learning), tuple(learned), tuple(warnings))
     if on_point is not None:
         on_point(-1, STAGE_EXTRAS, extras)
-    return TheoryBundle(result, extras)
-
-
-def _first_point(result: Any) -> Any:
-    for curve in getattr(result, "curves", ()):
-        for point in curve.points:
-            return point
-    return None
+    return TheoryBundle(result, tuple(snapshot), extras)
 
 
 def finite_or_nan(x: Any) -> float:

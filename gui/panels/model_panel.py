@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QSlider,
     QTableWidget,
     QTableWidgetItem,
@@ -76,7 +77,7 @@ class ModelPanel(ParamPanel):
         self.alpha_slider.setRange(0, SLIDER_STEPS)
         self.alpha_slider.setToolTip("α on a log scale from 0.05 to 20 (live theory)")
         self.alpha0 = self.register("model.alpha0", spin(0.0, 1e6, 16.0), TIPS["model.alpha0"])
-        self.large_batch = QCheckBox("large batch (α0 → ∞)")
+        self.large_batch = QCheckBox("large batch (∞)")
         self.large_batch.setToolTip(TIPS["model.alpha0"])
         self.eta_tilde = self.register("model.eta_tilde", spin(0.0, 1000.0, m.eta_tilde),
                                        TIPS["model.eta_tilde"])
@@ -103,13 +104,15 @@ class ModelPanel(ParamPanel):
         self.a_table.setHorizontalHeaderLabels(["value a_k", "probability π_k"])
         self.a_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.a_table.verticalHeader().setVisible(False)
-        self.a_table.setMaximumHeight(120)
+        self.a_table.setFixedHeight(96)
         self.register("model.a_law", self.a_table, TIPS["model.a_law"])
         a_buttons = QHBoxLayout()
         self.a_add = QPushButton("+ atom")
         self.a_remove = QPushButton("− atom")
         self.a_ones = QPushButton("all ones")
         self.a_rademacher = QPushButton("±1")
+        for b in (self.a_add, self.a_remove, self.a_ones, self.a_rademacher):
+            b.setMinimumWidth(10)
         for b in (self.a_add, self.a_remove, self.a_ones, self.a_rademacher):
             b.setAutoDefault(False)
             a_buttons.addWidget(b)
@@ -119,6 +122,7 @@ class ModelPanel(ParamPanel):
         a_box.addLayout(a_buttons)
         a_widget = QWidget()
         a_widget.setLayout(a_box)
+        a_widget.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
 
         alpha0_row = QHBoxLayout()
         alpha0_row.addWidget(self.alpha0, 1)

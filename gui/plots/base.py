@@ -47,6 +47,7 @@ class ResultView:
     config: Any = None
     sweep_param: str | None = None
     curves: list[tuple[str, list[Any]]] = field(default_factory=list)
+    snapshot: list[Any] = field(default_factory=list)
 
     @classmethod
     def from_result(cls, result: Any) -> ResultView | None:
@@ -55,8 +56,11 @@ class ResultView:
             return None
         if isinstance(result, ResultView):
             return result
-        if hasattr(result, "extras") and hasattr(result, "result"):  # TheoryBundle
-            return cls.from_result(result.result)
+        if hasattr(result, "snapshot") and hasattr(result, "result"):  # TheoryBundle
+            view = cls.from_result(result.result)
+            if view is not None:
+                view.snapshot = list(result.snapshot)
+            return view
         if hasattr(result, "curves"):
             return cls(result.config, result.sweep_param,
                        [(c.label, list(c.points)) for c in result.curves])
@@ -84,6 +88,8 @@ class ResultView:
         return any(p is not None and p.sims for _, pts in self.curves for p in pts)
 
     def has_theory(self) -> bool:
+        if self.snapshot:
+            return True
         return any(p is not None and (p.theory_spectrum is not None
                                       or p.theory_ridge is not None
                                       or p.theory_weights is not None
@@ -96,6 +102,10 @@ class ResultView:
         Spectrum-like plots show one parameter point; with a sweep, the point whose
         value is nearest to the panel's value is the one the user is looking at.
         """
+        if self.snapshot:
+            labels = [label for label, _ in self.curves]
+            return [(i, labels[i] if i < len(labels) else "", p)
+                    for i, p in enumerate(self.snapshot)]
         out = []
         target = None
         if self.config is not None and self.sweep_param is not None:
@@ -179,6 +189,8 @@ class PlotBase(QWidget):
         self.options: dict[str, Any] = {"log_x": False, "log_y": False, "overlay": True,
                                         "x_axis": "n/p"}
         self._readouts: dict[Any, tuple[str, str]] = {}
+        self._dirty = False
+        self._shown_once = False
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
@@ -191,8 +203,30 @@ class PlotBase(QWidget):
 
     # ------------------------------------------------------------------ interface
     def graphics_view(self) -> pg.GraphicsView:
-        """The view to render for export (the whole figure, all panels)."""
+        """The view to render for export (the whole figure, all panels), up to date."""
+        self.ensure_drawn()
         return self.plot_widget
+
+    def ensure_drawn(self) -> None:
+        """Apply a redraw that was deferred while this tab was hidden."""
+        if self._dirty:
+            self._dirty = False
+            self._redraw()
+
+    def _schedule(self) -> None:
+        # Why defer: a slider drag produces a theory result every ~150 ms and redrawing
+        # six tabs each time is wasted work; hidden tabs redraw when shown (or exported).
+        # A plot never shown (headless export) draws at once.
+        if self._shown_once and not self.isVisible():
+            self._dirty = True
+            return
+        self._dirty = False
+        self._redraw()
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        self._shown_once = True
+        self.ensure_drawn()
 
     def plot_items(self) -> list[pg.PlotItem]:
         """Every PlotItem of this figure (for styling and export)."""
@@ -218,34 +252,37 @@ class PlotBase(QWidget):
         self._sim = view if view is not None and view.has_sims() else None
         if extras is not None:
             self._extras = extras
-        self._redraw()
+        self._schedule()
 
     def set_theory(self, result: Any) -> None:
         """Replace the theory, keep the simulation (live theory)."""
         self._theory = ResultView.from_result(result)
-        self._redraw()
+        extras = getattr(result, "extras", None)
+        if extras is not None:
+            self._extras = extras
+        self._schedule()
 
     def set_simulation(self, result: Any) -> None:
         """Replace the simulation (a RunResult or a streamed :class:`ResultView`)."""
         self._sim = ResultView.from_result(result)
-        self._redraw()
+        self._schedule()
 
     def set_extras(self, extras: Any) -> None:
         """Theory extras from :func:`gui.tasks.theory_task` (ignored by most plots)."""
         self._extras = extras
-        self._redraw()
+        self._schedule()
 
     def set_option(self, key: str, value: Any) -> None:
         if self.options.get(key) != value:
             self.options[key] = value
-            self._redraw()
+            self._schedule()
 
     def clear(self) -> None:
         """Forget and erase everything."""
         self._theory = None
         self._sim = None
         self._extras = None
-        self._redraw()
+        self._schedule()
 
     def apply_style(self, style: PlotStyle) -> None:
         """Restyle background, axes, fonts and redraw the data with the new palette."""
@@ -278,7 +315,11 @@ class PlotBase(QWidget):
 
     def export_data(self) -> dict[str, tuple[list[str], np.ndarray]]:
         """Tables of what is drawn: ``{name: (column names with units, rows)}``."""
-        return {}
+        self.ensure_drawn()
+        return self._export_tables()
+
+    def _export_tables(self) -> dict[str, tuple[list[str], np.ndarray]]:
+        return dict(getattr(self, "_tables", {}))
 
     # ------------------------------------------------------------------ helpers
     def _build(self) -> pg.GraphicsView:  # pragma: no cover - abstract

@@ -68,5 +68,3 @@ class ExpressivityPlot(PlotBase):
                 break
         self._set_title(item, title)
 
-    def export_data(self) -> dict[str, tuple[list[str], np.ndarray]]:
-        return dict(self._tables)

@@ -130,5 +130,3 @@ class LearnedFunctionPlot(PlotBase):
                 return i
         return max(len(lines) - 1, 0)
 
-    def export_data(self) -> dict[str, tuple[list[str], np.ndarray]]:
-        return dict(self._tables)

@@ -150,5 +150,3 @@ class LearningCurvesPlot(PlotBase):
         self._set_labels(item, self._x_label(param), "error  (test: solid, train: dotted)")
         self._set_title(item, "test and training error")
 
-    def export_data(self) -> dict[str, tuple[list[str], np.ndarray]]:
-        return dict(self._tables)

@@ -190,6 +190,12 @@ class SpectrumPlot(PlotBase):
                 self._points(self._p_out, xs, ys, st.color(1), symbol="d",
                              name=f"simulation: {sim_txt}{'…' if xs.size > 6 else ''}")
             self._p_out.setYRange(0, 1.4, padding=0)
+            xs_all = [x for _, _, x in out_theory + out_sim if x > 0]
+            if xs_all:
+                # a fixed decade-wide window: pyqtgraph's auto range on one point is
+                # a sliver with unreadable crowded ticks
+                lo, hi = np.log10(min(xs_all) / 2.5), np.log10(max(xs_all) * 2.5)
+                self._p_out.setXRange(lo, hi, padding=0)
             self._tables["outliers"] = (
                 ["curve_index", "is_theory", "lambda"],
                 np.array([[ci, 1.0, x] for ci, _, x in out_theory]
@@ -211,5 +217,3 @@ class SpectrumPlot(PlotBase):
             y = np.where(y > 0, y, np.nan)
         return y
 
-    def export_data(self) -> dict[str, tuple[list[str], np.ndarray]]:
-        return dict(self._tables)

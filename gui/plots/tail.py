@@ -89,5 +89,3 @@ class TailPlot(PlotBase):
         item.setLogMode(x=True, y=True)
         self._set_title(item, "complementary CDF of the bulk (log–log)")
 
-    def export_data(self) -> dict[str, tuple[list[str], np.ndarray]]:
-        return dict(self._tables)

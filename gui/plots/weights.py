@@ -112,5 +112,3 @@ class WeightsPlot(PlotBase):
         self._set_title(self._p_spec, "spectrum of W₁ W₁ᵀ")
         self._set_title(self._p_ovl, "alignment with θ")
 
-    def export_data(self) -> dict[str, tuple[list[str], np.ndarray]]:
-        return dict(self._tables)

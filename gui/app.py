@@ -1,0 +1,127 @@
+"""Application entry point: ``python main.py`` or the ``feature-spectrum-lab`` script.
+
+Options::
+
+    --screenshot FILE.png [--preset NAME]   render the window once the theory is drawn
+    --run SESSION.json --export DIR [--style presentation] [--dpi N] [--force]
+                                            headless export (gui.headless.run_headless)
+
+Exit is clean: windows are closed (workers interrupted and joined) and the event loop
+returns before the interpreter tears Qt down (STYLE.md: teardown segfault).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+ORGANIZATION = "FeatureSpectrumLab"
+APPLICATION = "Feature Spectrum Lab"
+SCREENSHOT_TIMEOUT_MS = 60000
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="feature-spectrum-lab",
+                                     description="Feature Spectrum Lab: the spectrum of learned "
+                                                 "features after one large gradient step.")
+    parser.add_argument("--screenshot", metavar="FILE.png",
+                        help="render the main window once the theory is drawn, save, exit")
+    parser.add_argument("--preset", metavar="NAME", help="preset to show (with --screenshot "
+                                                         "or at start)")
+    parser.add_argument("--tab", metavar="NAME", help="plot tab to show with --screenshot "
+                                                      "(spectrum, tail, learning_curves, "
+                                                      "weights, expressivity, learned_function)")
+    parser.add_argument("--size", default="1600x950", help="window size WxH for --screenshot")
+    parser.add_argument("--run", metavar="SESSION.json", help="run a session headless")
+    parser.add_argument("--export", metavar="DIR", help="output folder for --run")
+    parser.add_argument("--style", default="presentation", help="export style for --run")
+    parser.add_argument("--dpi", type=int, default=150, help="PNG resolution for --run")
+    parser.add_argument("--force", action="store_true", help="overwrite files with --run")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Start the app (or a headless mode); return the exit status."""
+    args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+    if args.run or args.export:
+        if not (args.run and args.export):
+            print("--run SESSION.json needs --export DIR (and vice versa)", file=sys.stderr)
+            return 2
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+        from gui.headless import run_headless  # lazy: the export helper's module
+
+        return int(run_headless(Path(args.run), Path(args.export), style=args.style,
+                                dpi=args.dpi, force=args.force))
+
+    from PySide6.QtCore import QCoreApplication, QLocale
+    from PySide6.QtWidgets import QApplication
+
+    QCoreApplication.setOrganizationName(ORGANIZATION)
+    QCoreApplication.setApplicationName(APPLICATION)
+    # Numbers typed and shown with '.' whatever the system locale: configs are JSON.
+    QLocale.setDefault(QLocale.c())
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    from gui.main_window import MainWindow
+
+    initial = None
+    if args.preset:
+        from engine.errors import ConfigError
+        from engine.presets import load_preset
+
+        try:
+            initial = load_preset(args.preset)
+        except ConfigError as exc:
+            print(exc, file=sys.stderr)
+            return 2
+    window = MainWindow(initial_config=initial)
+    if args.screenshot:
+        return _screenshot(app, window, Path(args.screenshot), args.tab, args.size)
+    window.show()
+    status = app.exec()
+    # closeEvent has joined the workers; drop the window before Qt goes away
+    window.deleteLater()
+    app.processEvents()
+    return int(status)
+
+
+def _screenshot(app: object, window: object, path: Path, tab: str | None, size: str) -> int:
+    """Wait for the theory (all stages) to be drawn, grab the window, exit cleanly."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    try:
+        w, h = (int(x) for x in size.lower().split("x"))
+    except ValueError:
+        w, h = 1600, 950
+    window.resize(w, h)  # type: ignore[attr-defined]
+    if tab:
+        names = [p.name for p in window.plot_list]  # type: ignore[attr-defined]
+        if tab in names:
+            window.tabs.setCurrentIndex(names.index(tab))  # type: ignore[attr-defined]
+    window.show()  # type: ignore[attr-defined]
+    loop = QEventLoop()
+    timer = QTimer()
+    timer.setSingleShot(True)
+    timer.timeout.connect(loop.quit)
+    window.sig_theory_finished.connect(loop.quit)  # type: ignore[attr-defined]
+    timer.start(SCREENSHOT_TIMEOUT_MS)
+    if window.theory_tasks.busy:  # type: ignore[attr-defined]
+        loop.exec()
+    ok = timer.isActive()
+    timer.stop()
+    for _ in range(5):
+        app.processEvents()  # type: ignore[attr-defined]
+    window.current_plot().ensure_drawn()  # type: ignore[attr-defined]
+    app.processEvents()  # type: ignore[attr-defined]
+    image = window.grab()  # type: ignore[attr-defined]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    saved = image.save(str(path))
+    window.close()  # type: ignore[attr-defined]
+    window.deleteLater()  # type: ignore[attr-defined]
+    app.processEvents()  # type: ignore[attr-defined]
+    if not ok:
+        print("warning: the theory did not finish before the timeout", file=sys.stderr)
+    print(f"screenshot saved to {path}" if saved else f"could not save {path}")
+    return 0 if saved else 1
