@@ -53,6 +53,10 @@ STREAMS = ("theta", "w0", "a", "step", "train", "test", "srf", "mc")
 #: Target size of one chunk buffer in float64 numbers (~32 MB).
 CHUNK_NUMBERS = 4_000_000
 
+#: At most this many multiply-adds (m d p) per chunk product, so the cancel token is
+#: polled every ~0.1 s even at d = p = 4000.
+CHUNK_WORK = 4_000_000_000
+
 #: Learned-function bins along kappa = <theta, x>.
 KAPPA_BINS = np.linspace(-3.0, 3.0, 26)
 
@@ -65,8 +69,9 @@ FULL_RESIDUAL_MC_ALPHA = 64
 
 
 def chunk_rows(d: int, p: int) -> int:
-    """Rows per sample chunk: buffers ``m x d`` and ``m x p`` stay ~32 MB each."""
-    return int(max(64, CHUNK_NUMBERS // max(d, p, 1)))
+    """Rows per sample chunk: buffers ``m x d`` and ``m x p`` stay ~32 MB each, and one
+    chunk's product ``X_c F^T`` stays below :data:`CHUNK_WORK` multiply-adds."""
+    return int(max(64, min(CHUNK_NUMBERS // max(d, p, 1), CHUNK_WORK // max(d * p, 1))))
 
 
 def streams(seed: int) -> dict[str, np.random.Generator]:
@@ -108,13 +113,19 @@ class Init:
     classes: np.ndarray
 
 
-def draw_init(model: ModelConfig, seed: int) -> Init:
+def draw_init(model: ModelConfig, seed: int, cancel: CancelLike | None = None) -> Init:
     """Draw ``theta``, ``W0`` and ``a`` for ``model`` from ``seed`` (see module docstring)."""
     rng = streams(seed)
     d, p = model.d, model.p
     theta = rng["theta"].standard_normal(d)
     theta /= np.linalg.norm(theta)
-    W0 = rng["w0"].standard_normal((p, d))
+    W0 = np.empty((p, d))
+    # Row blocks (the stream is sequential, so the values do not depend on the blocks)
+    # keep a cancel responsive at d = 4000.
+    step = max(1, CHUNK_NUMBERS // (4 * d))
+    for i in range(0, p, step):
+        check_cancel(cancel)
+        rng["w0"].standard_normal(out=W0[i:i + step])
     if model.w_init == "sphere":
         W0 /= np.linalg.norm(W0, axis=1, keepdims=True)
     else:
@@ -202,7 +213,8 @@ def _trapezoid_rule(half_width: float = _QUAD_HALF_WIDTH, n: int = _QUAD_NODES):
     return x, w
 
 
-def _target_moments(target: Activation, rho: np.ndarray, z1: np.ndarray):
+def _target_moments(target: Activation, rho: np.ndarray, z1: np.ndarray,
+                    cancel: CancelLike | None = None):
     """``M0 = E_g sigma_*(rho z1 + t g)``, ``M1 = E_g[g sigma_*(rho z1 + t g)]``.
 
     ``t = sqrt(1 - rho^2)``. Shapes: ``rho`` (R,), ``z1`` (N,) -> (R, N) each.
@@ -211,6 +223,7 @@ def _target_moments(target: Activation, rho: np.ndarray, z1: np.ndarray):
     out0 = np.empty((rho.size, z1.size))
     out1 = np.empty((rho.size, z1.size))
     for j, r in enumerate(rho):
+        check_cancel(cancel)
         t = math.sqrt(max(1.0 - r * r, 0.0))
         vals = target.f(r * z1[:, None] + t * g[None, :])  # (N, Ng)
         out0[j] = vals @ wg
@@ -246,6 +259,7 @@ def population_gradient(
     target: Activation,
     *,
     direct: bool | None = None,
+    cancel: CancelLike | None = None,
 ) -> np.ndarray:
     """Exact population gradient ``G_i = E[sigma_*(<theta,x>) sigma'(<w_i,x>) x]``.
 
@@ -287,13 +301,13 @@ def population_gradient(
     if direct is None:
         direct = W.shape[0] <= 32
     if direct:
-        M0, M1 = _target_moments(target, rho, z1)
+        M0, M1 = _target_moments(target, rho, z1, cancel)
     else:
         lo, hi = float(rho.min()), float(rho.max())
         pad = max(1e-3, 0.05 * (hi - lo))
         lo, hi = max(lo - pad, -0.999), min(hi + pad, 0.999)
         nodes = _cheb_nodes(lo, hi, _CHEB_NODES)
-        T0, T1 = _target_moments(target, nodes, z1)
+        T0, T1 = _target_moments(target, nodes, z1, cancel)
         L = _lagrange_matrix(nodes, rho)
         M0, M1 = L @ T0, L @ T1
     if np.allclose(s, s[0], rtol=0, atol=1e-13):
@@ -399,7 +413,7 @@ def gradient_step(
     if model.eta_tilde == 0.0:
         return init.W0.copy()
     if model.large_batch:
-        G = population_gradient(init.W0, init.theta, sigma, target)
+        G = population_gradient(init.W0, init.theta, sigma, target, cancel=cancel)
         check_cancel(cancel)
         if model.residual == "full":
             x_rng, noise_rng = data_streams(seed, "mc")
@@ -508,12 +522,13 @@ def _run_interruptible(fn: Callable[[], Any], cancel: CancelLike | None) -> Any:
 def ridge_solve(stats: FeatureStats, lam_int: float) -> tuple[np.ndarray, float]:
     """``b_hat = (Phi^T Phi/n + lam_int I)^{-1} Phi^T y/n`` and the training error.
 
-    Uses a Cholesky factorisation of the upper triangle; when it fails (``lam_int = 0``
-    with a singular Gram, e.g. ``p > n``) falls back to the minimum-norm least-squares
-    solution (the ridgeless limit). The training error ``(1/n)|y - Phi b|^2`` is computed
-    from the accumulated statistics with the normal equations,
-    ``|y|^2/n - b.(Phi^T y/n) - lam_int |b|^2`` (exact at the solution; clipped at 0
-    against round-off).
+    Cholesky factorisation of the upper triangle (numpy's LAPACK, which releases the
+    GIL so a cancel can be honoured meanwhile). When the matrix is singular to working
+    precision (``lam_int ~ 0`` with ``p >= n``: the factor's diagonal ratio below 1e-7,
+    i.e. a condition number above 1e14) the minimum-norm least-squares solution (the
+    ridgeless limit) is used instead. The training error ``(1/n)|y - Phi b|^2`` is computed
+    from the accumulated statistics, ``|y|^2/n - 2 b.r + b^T M b - lam_int |b|^2`` with
+    ``r = Phi^T y/n`` (clipped at 0 against round-off).
 
     Returns
     -------
@@ -525,34 +540,33 @@ def ridge_solve(stats: FeatureStats, lam_int: float) -> tuple[np.ndarray, float]
     rhs = stats.phi_y / n
     M = stats.gram / n  # new array: the Gram stays intact for the spectrum
     M.flat[:: p + 1] += lam_int
+    b = None
     try:
-        cf = sla.cho_factor(M, lower=False, overwrite_a=True, check_finite=False)
-        b = sla.cho_solve(cf, rhs, check_finite=False)
-        if not np.all(np.isfinite(b)):
-            raise np.linalg.LinAlgError("non-finite ridge solution")
+        U = np.linalg.cholesky(M, upper=True)  # reads the upper triangle only
+        diag = np.abs(np.diag(U))
+        if diag.min() > 1e-7 * diag.max():
+            z = sla.solve_triangular(U, rhs, trans="T", check_finite=False)
+            b = sla.solve_triangular(U, z, check_finite=False)
+        del U
     except np.linalg.LinAlgError:
-        full = np.triu(stats.gram / n)
-        full += np.triu(full, 1).T
-        full.flat[:: p + 1] += lam_int
-        b = sla.lstsq(full, rhs, check_finite=False)[0]
-        resid = stats.y_sq / n - 2 * float(b @ rhs) + float(b @ (full @ b)) - lam_int * float(b @ b)
-        return b, max(resid, 0.0)
-    train = stats.y_sq / n - float(b @ rhs) - lam_int * float(b @ b)
+        b = None
+    full = np.triu(M)
+    full += np.triu(full, 1).T
+    if b is None or not np.all(np.isfinite(b)):
+        b = sla.lstsq(full, rhs, cond=1e-12, check_finite=False)[0]
+    train = stats.y_sq / n - 2 * float(b @ rhs) + float(b @ (full @ b)) - lam_int * float(b @ b)
     return b, max(train, 0.0)
 
 
 def gram_eigenvalues(stats: FeatureStats, cancel: CancelLike | None = None) -> np.ndarray:
-    """Ascending eigenvalues of ``(1/n) Phi^T Phi`` (LAPACK ``syevr``, values only).
+    """Ascending eigenvalues of ``(1/n) Phi^T Phi`` (LAPACK ``syevd``, values only).
 
-    Overwrites ``stats.gram`` (its last use).
+    numpy's LAPACK releases the GIL (scipy's wrappers do not), so the call runs in a
+    helper thread while the caller polls ``cancel``. Scales ``stats.gram`` in place.
     """
     G = stats.gram
     G *= 1.0 / stats.n
-    return _run_interruptible(
-        lambda: sla.eigvalsh(G, lower=False, overwrite_a=True, check_finite=False,
-                             driver="evr"),
-        cancel,
-    )
+    return _run_interruptible(lambda: np.linalg.eigvalsh(G, UPLO="U"), cancel)
 
 
 @dataclass(frozen=True)
@@ -630,7 +644,7 @@ def weight_stats(
         ``|<e_j, theta>|`` for the top right singular vectors ``e_j`` of ``W1``.
     """
     p = W1.shape[0]
-    evals, U = sla.eigh(W1 @ W1.T, check_finite=False, driver="evr")
+    evals, U = np.linalg.eigh(W1 @ W1.T)
     m = min(n_top, p)
     top_u = U[:, ::-1][:, :m]
     top_l = evals[::-1][:m]
@@ -786,7 +800,7 @@ def simulate_network(
     t0 = time.perf_counter()
     progress = progress or null_progress
     check_cancel(cancel)
-    init = draw_init(model, seed)
+    init = draw_init(model, seed, cancel)
     # The step costs ~n0 d p (x2) flops vs ~n d p + n p^2 for the readout.
     if model.large_batch:
         w_step = 0.05 if model.residual == "labels" else 0.5

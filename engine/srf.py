@@ -130,7 +130,7 @@ def simulate_srf(
     t0 = time.perf_counter()
     progress = progress or null_progress
     check_cancel(cancel)
-    init = draw_init(model, seed)
+    init = draw_init(model, seed, cancel)
     F = _build_f(model, seed, init, srf_constants(model))
     progress(0.02, "sRF weights")
     return simulate_features("srf", model, seed, init, F, spectrum=spectrum, before=before,
