@@ -1,0 +1,473 @@
+"""Figures to PNG, SVG and PDF (and the clipboard), at a chosen size and DPI.
+
+How a figure is rendered, and why:
+
+- The plot's scene is laid out at its *logical* size, ``width_in x height_in`` inches
+  at 96 px/in (the on-screen unit every pen width, marker size and tick length of the
+  style is expressed in), by setting the geometry of the view's central item.
+- **PNG**: the scene is painted into a ``QImage`` of exactly
+  ``round(width_in*dpi) x round(height_in*dpi)`` pixels whose device-pixel ratio is
+  ``dpi/96``. Qt then scales geometry and text, but *not* cosmetic pens (their width
+  is in device pixels) — which is why high-DPI exports usually come out with hairlines.
+  Every pen in the scene is therefore widened by ``dpi/96`` for the duration of the
+  render and restored afterwards. Rendering into our own image (never grabbing the
+  widget) also makes the size independent of the screen's HiDPI scaling.
+- **SVG**: pyqtgraph 0.14's ``SVGExporter`` raises ``ValueError`` with PySide6 6.12
+  (STYLE.md pitfalls); the scene is painted into a ``QtSvg.QSvgGenerator`` instead.
+- **PDF**: a ``QPdfWriter`` with the page size in inches and a resolution of 96 dpi,
+  so that one device unit is one logical pixel and cosmetic pens keep their width
+  (at 1200 dpi they would be 1/1200 in), and point-size fonts come out at the size
+  the layout measured. Text and lines stay vector.
+- A figure whose items cannot shrink to the requested size (long titles or legends
+  at presentation font sizes) is laid out larger and zoomed out to fit, never clipped.
+- The presentation style, if asked for, is applied with ``plot.apply_style`` and the
+  plot's previous style is restored afterwards, also when rendering fails.
+- Items are put in pyqtgraph's export mode so scatter markers are drawn as vectors
+  (not from the on-screen pixmap atlas, which would be blurry when scaled).
+- Files are written atomically by :func:`engine.export.atomic_write_bytes`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import (
+    QBuffer,
+    QByteArray,
+    QIODevice,
+    QMarginsF,
+    QRectF,
+    QSize,
+    QSizeF,
+    Qt,
+)
+from PySide6.QtGui import QColor, QImage, QPageSize, QPainter, QPdfWriter, QPen
+from PySide6.QtSvg import QSvgGenerator
+from PySide6.QtWidgets import (
+    QAbstractGraphicsShapeItem,
+    QApplication,
+    QGraphicsItem,
+    QGraphicsWidget,
+)
+
+import engine
+from engine.export import atomic_write_bytes
+from gui.style import PlotStyle, get_style
+
+#: Logical pixels per inch: the unit of the styles' pen widths and marker sizes.
+LOGICAL_DPI = 96.0
+
+FORMATS = ("png", "svg", "pdf")
+
+#: Refuse sizes that would allocate absurd images (100 megapixels is a poster at 600 dpi).
+MAX_PIXELS = 100_000_000
+
+
+# =========================================================================== public API
+
+
+def export_figure(plot: Any, path: str | os.PathLike[str], *, fmt: str | None = None,
+                  width_in: float = 6.0, height_in: float = 4.0, dpi: float = 150,
+                  style: PlotStyle | str | None = None, force: bool = False) -> Path:
+    """Write one plot to a PNG, SVG or PDF file.
+
+    Parameters
+    ----------
+    plot : PlotBase
+        A plot tab (``graphics_view()``, ``style``, ``apply_style``).
+    path : str or path-like
+        Destination file.
+    fmt : {"png", "svg", "pdf"}, optional
+        Default: from the file suffix.
+    width_in, height_in : float
+        Figure size in inches.
+    dpi : float
+        Resolution of the PNG (its size is exactly ``round(width_in*dpi)`` x
+        ``round(height_in*dpi)`` pixels and it records the DPI); for SVG/PDF it only
+        sets the nominal resolution metadata.
+    style : PlotStyle or str, optional
+        E.g. :data:`gui.style.PRESENTATION` or ``"presentation"``; ``None`` keeps the
+        plot's current (on-screen) style.
+    force : bool
+        Overwrite an existing file.
+
+    Returns
+    -------
+    Path
+
+    Raises
+    ------
+    ValueError
+        Unknown format, or a non-positive / absurd size.
+    FileExistsError
+        The file exists and ``force`` is false (nothing is rendered then).
+    """
+    path = Path(path)
+    fmt = _format_of(path, fmt)
+    _check_size(width_in, height_in, dpi, fmt)
+    if not force and path.exists():
+        raise FileExistsError(f"{path} already exists; not overwritten (use force=True, "
+                              f"or --force on the command line, to replace it)")
+    data = render_bytes(plot, fmt, width_in=width_in, height_in=height_in, dpi=dpi,
+                        style=style)
+    return atomic_write_bytes(path, data, force=force)
+
+
+def export_all(plots: Sequence[Any], folder: str | os.PathLike[str], *,
+               style: PlotStyle | str | None = "presentation", dpi: float = 150,
+               formats: Sequence[str] = FORMATS, width_in: float = 6.0,
+               height_in: float = 4.0, force: bool = False) -> list[Path]:
+    """Write every plot in every format to ``folder`` as ``<plot.name>.<fmt>``.
+
+    Existing files are checked before anything is written, so without ``force`` either
+    every file is written or none is.
+
+    Returns
+    -------
+    list of Path
+        The files written, plot by plot in the given order.
+    """
+    folder = Path(folder)
+    for f in formats:
+        _format_of(Path(f"x.{f}"), f)
+    targets = [(plot, folder / f"{plot.name}.{f}", f) for plot in plots for f in formats]
+    if not force:
+        existing = [p for _, p, _ in targets if p.exists()]
+        if existing:
+            raise FileExistsError(f"{len(existing)} figure file(s) already exist in {folder}, "
+                                  f"e.g. {existing[0].name}; not overwritten (use force=True, "
+                                  f"or --force on the command line)")
+    folder.mkdir(parents=True, exist_ok=True)
+    return [export_figure(plot, p, fmt=f, width_in=width_in, height_in=height_in, dpi=dpi,
+                          style=style, force=force) for plot, p, f in targets]
+
+
+def copy_to_clipboard(plot: Any, *, dpi: float = 150, width_in: float = 6.0,
+                      height_in: float = 4.0,
+                      style: PlotStyle | str | None = None) -> QImage:
+    """Put the figure on the system clipboard as an image; returns the image."""
+    _check_size(width_in, height_in, dpi, "png")
+    image = render_image(plot, width_in=width_in, height_in=height_in, dpi=dpi, style=style)
+    QApplication.clipboard().setImage(image)
+    return image
+
+
+def render_image(plot: Any, *, width_in: float = 6.0, height_in: float = 4.0,
+                 dpi: float = 150, style: PlotStyle | str | None = None) -> QImage:
+    """The figure as a ``QImage`` of exactly ``round(width_in*dpi) x round(height_in*dpi)``."""
+    width_px, height_px = round(width_in * dpi), round(height_in * dpi)
+    with _prepared(plot, style, width_in, height_in) as (view, source, st):
+        image = QImage(width_px, height_px, QImage.Format.Format_ARGB32_Premultiplied)
+        image.fill(QColor(st.background))
+        # Scale at the device level: pyqtgraph items that reset the painter's world
+        # transform (scatter markers) would drop a world-transform scale.
+        zoom = width_px / source.width()  # = scale, or scale / k when zoomed out
+        image.setDevicePixelRatio(zoom)
+        painter = QPainter(image)
+        try:
+            _render(view, painter, source, QRectF(source), pen_scale=zoom, world_scale=1.0)
+        finally:
+            painter.end()
+        image.setDevicePixelRatio(1.0)
+        # Metadata only (pHYs chunk); set after painting so fonts were laid out at 96 dpi.
+        dpm = round(dpi / 0.0254)
+        image.setDotsPerMeterX(dpm)
+        image.setDotsPerMeterY(dpm)
+    return image
+
+
+def render_bytes(plot: Any, fmt: str, *, width_in: float = 6.0, height_in: float = 4.0,
+                 dpi: float = 150, style: PlotStyle | str | None = None) -> bytes:
+    """The figure as the bytes of a PNG, SVG or PDF file."""
+    fmt = _format_of(Path(f"x.{fmt}"), fmt)
+    if fmt == "png":
+        image = render_image(plot, width_in=width_in, height_in=height_in, dpi=dpi,
+                             style=style)
+        return _image_png_bytes(image)
+    buf = QBuffer()
+    buf.open(QIODevice.OpenModeFlag.WriteOnly)
+    title = str(getattr(plot, "title", "figure"))
+    with _prepared(plot, style, width_in, height_in) as (view, source, st):
+        # The device resolution stays 96 dpi: Qt sizes point-size fonts by the paint
+        # device's DPI, and the layout was measured at 96. The page is the logical
+        # figure size; a zoomed-out layout (source larger than the page) is mapped
+        # onto it by the painter's world transform (see _render).
+        w, h = width_in * LOGICAL_DPI, height_in * LOGICAL_DPI
+        if fmt == "svg":
+            gen = QSvgGenerator()
+            gen.setOutputDevice(buf)
+            gen.setSize(QSize(round(w), round(h)))
+            gen.setViewBox(QRectF(0, 0, w, h))
+            gen.setResolution(round(LOGICAL_DPI))
+            gen.setTitle(title)
+            gen.setDescription(f"Feature Spectrum Lab {engine.__version__}")
+            device: Any = gen
+        else:
+            pdf = QPdfWriter(buf)
+            pdf.setResolution(round(LOGICAL_DPI))
+            pdf.setPageSize(QPageSize(QSizeF(width_in, height_in), QPageSize.Unit.Inch,
+                                      "figure", QPageSize.SizeMatchPolicy.ExactMatch))
+            pdf.setPageMargins(QMarginsF(0, 0, 0, 0))
+            pdf.setTitle(title)
+            pdf.setCreator(f"Feature Spectrum Lab {engine.__version__}")
+            device = pdf
+        painter = QPainter(device)
+        if not painter.isActive():
+            raise RuntimeError(f"could not start painting the {fmt.upper()} file")
+        try:
+            target = QRectF(0, 0, w, h)
+            painter.fillRect(target, QColor(st.background))
+            _render(view, painter, source, target, pen_scale=w / source.width(),
+                    world_scale=w / source.width())
+        finally:
+            painter.end()
+    buf.close()
+    return bytes(buf.data().data())
+
+
+# =========================================================================== internals
+
+
+def _format_of(path: Path, fmt: str | None) -> str:
+    f = (fmt or path.suffix.lstrip(".")).lower()
+    if f not in FORMATS:
+        raise ValueError(f"figure format must be one of {', '.join(FORMATS)} (from fmt= or "
+                         f"the file suffix), got {f or path.name!r}")
+    return f
+
+
+def _check_size(width_in: float, height_in: float, dpi: float, fmt: str) -> None:
+    for name, v, lo, hi in (("width_in", width_in, 0.5, 100), ("height_in", height_in, 0.5, 100),
+                            ("dpi", dpi, 10, 2400)):
+        if not (isinstance(v, (int, float)) and lo <= v <= hi):
+            raise ValueError(f"{name} must be in [{lo}, {hi}], got {v!r}")
+    if fmt == "png" and round(width_in * dpi) * round(height_in * dpi) > MAX_PIXELS:
+        raise ValueError(f"a {width_in} x {height_in} in PNG at {dpi} dpi has more than "
+                         f"{MAX_PIXELS / 1e6:.0f} megapixels; lower the size or DPI")
+
+
+def _image_png_bytes(image: QImage) -> bytes:
+    arr = QByteArray()
+    buf = QBuffer(arr)
+    buf.open(QIODevice.OpenModeFlag.WriteOnly)
+    if not image.save(buf, "PNG"):
+        raise RuntimeError("Qt could not encode the PNG")
+    buf.close()
+    return bytes(arr.data())
+
+
+def _resolve_style(plot: Any, style: PlotStyle | str | None) -> PlotStyle | None:
+    if isinstance(style, str):
+        return get_style(style)
+    return style
+
+
+def _view_of(plot: Any) -> pg.GraphicsView:
+    if hasattr(plot, "graphics_view"):
+        return plot.graphics_view()
+    return plot.plot_widget
+
+
+@contextlib.contextmanager
+def _prepared(plot: Any, style: PlotStyle | str | None, width_in: float,
+              height_in: float) -> Iterator[tuple[pg.GraphicsView, QRectF, PlotStyle]]:
+    """Apply the export style and lay the scene out at the logical figure size.
+
+    Yields the view, the source rectangle to render (the laid-out scene area) and the
+    style. The source is the logical size ``96*width_in x 96*height_in`` unless the
+    figure cannot be laid out that small (its items' minimum sizes — long titles,
+    wide legends or tick labels at presentation font sizes — exceed it); then the
+    source is enlarged by the smallest factor ``k`` that fits, keeping the aspect
+    ratio, and the caller maps it onto the same output, i.e. the figure is zoomed out
+    by ``k`` rather than clipped. Restores the previous style and geometry on exit.
+    """
+    new_style = _resolve_style(plot, style)
+    previous = getattr(plot, "style", None)
+    view = _view_of(plot)
+    central: QGraphicsWidget = view.centralWidget
+    old_geometry = central.geometry()
+    restyled = new_style is not None and new_style != previous
+    try:
+        if restyled:
+            plot.apply_style(new_style)
+        st = new_style or previous
+        if st is None:
+            raise TypeError("the plot has no current style; pass style=")
+        w, h = width_in * LOGICAL_DPI, height_in * LOGICAL_DPI
+        k = 1.0
+        for _ in range(4):
+            central.setGeometry(QRectF(0, 0, w * k, h * k))
+            _settle(view)
+            need = central.effectiveSizeHint(Qt.SizeHint.MinimumSize)
+            k_new = max(k, need.width() / w, need.height() / h)
+            if k_new <= k * 1.0001:
+                break
+            k = k_new * 1.01  # a little slack so rounding does not clip the last pixel
+        yield view, QRectF(0, 0, w * k, h * k), st
+    finally:
+        central.setGeometry(old_geometry)
+        if restyled and previous is not None:
+            plot.apply_style(previous)
+        _settle(view)
+
+
+def _settle(view: pg.GraphicsView) -> None:
+    """Finish the layout at the new size, synchronously.
+
+    Axis items widen themselves for their tick labels while painting (pyqtgraph
+    measures text then), which posts a layout request; one throwaway render, then the
+    posted events, then activating every layout, gives a stable layout to render.
+    """
+    scene = view.scene()
+    central = view.centralWidget
+    for _ in range(2):
+        scratch = QImage(8, 8, QImage.Format.Format_ARGB32_Premultiplied)
+        p = QPainter(scratch)
+        scene.render(p, QRectF(0, 0, 8, 8), central.geometry())
+        p.end()
+        QApplication.sendPostedEvents(None, 0)
+        for item in [central, *central.childItems()]:
+            _activate_layouts(item)
+
+
+def _activate_layouts(item: QGraphicsItem) -> None:
+    # pyqtgraph items shadow layout() with a ``layout`` attribute: call Qt's method.
+    if isinstance(item, QGraphicsWidget):
+        layout = QGraphicsWidget.layout(item)
+        if layout is not None:
+            layout.activate()
+    for child in item.childItems():
+        _activate_layouts(child)
+
+
+def _render(view: pg.GraphicsView, painter: QPainter, source: QRectF, target: QRectF, *,
+            pen_scale: float, world_scale: float) -> None:
+    """Paint ``source`` (scene coordinates) onto ``target`` (painter coordinates).
+
+    ``world_scale`` is target/source (1 for PNG, whose scaling is the device-pixel
+    ratio); ``pen_scale`` is what cosmetic pens must be widened by to keep their
+    proportions (the total scale: cosmetic pens ignore both kinds of scaling).
+    """
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+    painter.setRenderHint(QPainter.RenderHint.TextAntialiasing, True)
+    painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+    scene = view.scene()
+    items = [it for it in scene.items() if isinstance(it, pg.GraphicsItem)]
+    for it in items:
+        # Vector markers (not the on-screen pixmap atlas, blurry when scaled), full
+        # antialiasing. Scatter markers reset the painter's world transform and size
+        # themselves by resolutionScale, so it must be the world scale (a PNG's
+        # device-pixel ratio survives that reset, hence 1 there).
+        it.setExportMode(True, {"antialias": True, "painter": painter,
+                                "resolutionScale": world_scale})
+    # Legends ignore transformations, so a world scale would not shrink them with the
+    # rest; they sit in their ViewBox's pixel coordinates, so without the flag they
+    # draw at the same place and size, and then follow the world scale.
+    legends = [it for it in items if isinstance(it, pg.LegendItem)
+               and it.flags() & QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations]
+    if abs(world_scale - 1.0) > 1e-9:
+        for it in legends:
+            it.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations, False)
+    else:
+        legends = []
+    try:
+        with _scaled_pens(scene, pen_scale):
+            scene.render(painter, target, source)
+    finally:
+        for it in legends:
+            it.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations, True)
+        for it in items:
+            it.setExportMode(False)
+
+
+def _scaled(pen: Any, factor: float) -> Any:
+    if pen is None or not isinstance(pen, QPen):
+        return pen
+    out = QPen(pen)
+    width = pen.widthF()
+    # A width of 0 is Qt's 1-pixel cosmetic pen.
+    out.setWidthF((width if width > 0 else 1.0) * factor)
+    return out
+
+
+@contextlib.contextmanager
+def _scaled_pens(scene: Any, factor: float) -> Iterator[None]:
+    """Widen every pen in the scene by ``factor``; restore the originals on exit.
+
+    Pens live in different places per item type; each is swapped in place (the
+    item's own dict or attribute) so nothing is re-created and the undo is exact.
+    """
+    if abs(factor - 1.0) < 1e-9:
+        yield
+        return
+    undo: list[Any] = []
+
+    def swap_opt(d: dict[str, Any], key: str) -> None:
+        pen = d.get(key)
+        if isinstance(pen, QPen):
+            undo.append(lambda d=d, key=key, pen=pen: d.__setitem__(key, pen))
+            d[key] = _scaled(pen, factor)
+
+    try:
+        for it in scene.items():
+            if isinstance(it, pg.AxisItem):
+                # setPen invalidates the axis' cached picture (it records the pens).
+                pen, tpen = it.pen(), it.textPen()
+                undo.append(lambda it=it, pen=pen, tpen=tpen: (it.setPen(pen),
+                                                               it.setTextPen(tpen)))
+                it.setPen(_scaled(pen, factor))
+                it.setTextPen(tpen)
+            elif isinstance(it, pg.ScatterPlotItem):
+                swap_opt(it.opts, "pen")
+                pens = it.data["pen"]
+                if len(pens):
+                    saved = pens.copy()
+                    undo.append(lambda it=it, saved=saved: it.data.__setitem__("pen", saved))
+                    new = pens.copy()
+                    for i, p in enumerate(pens):
+                        new[i] = _scaled(p, factor) if isinstance(p, QPen) else p
+                    it.data["pen"] = new
+            elif isinstance(it, (pg.PlotCurveItem, pg.ErrorBarItem, pg.LegendItem)):
+                swap_opt(it.opts, "pen")
+                swap_opt(it.opts, "shadowPen")
+            elif isinstance(it, pg.PlotDataItem):
+                # Only legend samples read these (the child curve/scatter draw the data).
+                swap_opt(it.opts, "pen")
+                swap_opt(it.opts, "shadowPen")
+                swap_opt(it.opts, "symbolPen")
+            elif isinstance(it, pg.InfiniteLine):
+                pen = it.pen
+                undo.append(lambda it=it, pen=pen: (setattr(it, "pen", pen),
+                                                    setattr(it, "currentPen", pen)))
+                it.pen = _scaled(pen, factor)
+                it.currentPen = it.pen
+            elif isinstance(it, QAbstractGraphicsShapeItem):
+                pen = it.pen()
+                undo.append(lambda it=it, pen=pen: it.setPen(pen))
+                it.setPen(_scaled(pen, factor))
+        yield
+    finally:
+        for fn in reversed(undo):
+            fn()
+
+
+def image_size(path: str | os.PathLike[str]) -> tuple[int, int]:
+    """``(width, height)`` in pixels of an image file (a small helper for tests/tools)."""
+    img = QImage(str(path))
+    if img.isNull():
+        raise ValueError(f"{path} is not a readable image")
+    return img.width(), img.height()
+
+
+def image_array(image: QImage) -> np.ndarray:
+    """RGBA ``uint8`` array (H, W, 4) of an image, for checks in tests."""
+    img = image.convertToFormat(QImage.Format.Format_RGBA8888)
+    ptr = img.constBits()
+    arr = np.frombuffer(ptr, dtype=np.uint8, count=img.sizeInBytes())
+    return arr.reshape(img.height(), img.bytesPerLine() // 4, 4)[:, : img.width()].copy()
