@@ -317,21 +317,28 @@ def _learned_function(model: ModelConfig, D: ModelData, numerics: NumericsConfig
 
 def _weak_directions(model: ModelConfig, D: ModelData, numerics: NumericsConfig
                      ) -> tuple[str, ...]:
-    """THEORY.md pitfall 5: mean directions with ``p eig`` below ~3x the bulk edge."""
+    """THEORY.md pitfall 5: mean directions that are not stiff at this ``p``.
+
+    A mean direction is learned without shrinkage only when its eigenvalue ``p eig`` is
+    well above both the bulk and the penalty ``lam_int``; warn below 3x either.
+    """
     outs = outlier_positions(D, model.p)
     if outs.size == 0:
         return ()
     weakest = float(outs.min())
-    if weakest > 3.0 * _bulk_edge_upper(D):
+    lam = model.lam_int
+    if weakest > 3.0 * max(_bulk_edge_upper(D), lam):
         return ()
     edge = _right_edge(model, numerics)
-    weak = outs[outs < 3.0 * edge]
+    ref = max(edge, lam)
+    weak = outs[outs < 3.0 * ref]
     if weak.size == 0:
         return ()
+    what = f"the bulk edge ({edge:.3g})" if edge >= lam else f"lam_int ({lam:.3g})"
     return (f"{weak.size} mean direction(s) of the features are weak at d = {model.d}: "
-            f"p*eig = {', '.join(f'{w:.3g}' for w in weak)} is below 3x the bulk edge "
-            f"({edge:.3g}); the theory treats them as fully learned and overestimates what "
-            "is learned at this size (THEORY.md §6, pitfall 5; the gap shrinks like 1/p)",)
+            f"p*eig = {', '.join(f'{w:.3g}' for w in weak)} is below 3x {what}; "
+            "the theory treats them as fully learned and overestimates what is learned "
+            "at this size (THEORY.md §6, pitfall 5; the gap shrinks like 1/p)",)
 
 
 def _right_edge(model: ModelConfig, numerics: NumericsConfig) -> float:
