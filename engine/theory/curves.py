@@ -173,6 +173,8 @@ def weights_theory(model: ModelConfig) -> TheoryWeights:
     hi = float(t.max()) * (1.0 + math.sqrt(beta)) ** 2 * 1.05
     n = 600
     grid = lo + (hi - lo) * 0.5 * (1.0 - np.cos(np.linspace(0.0, math.pi, n)))
+    # Geometric points near the lower end resolve the 1/sqrt(x) density when beta = 1.
+    grid = np.unique(np.concatenate([grid, lo + (hi - lo) * np.geomspace(1e-9, 1e-2, 60)]))
     grid = grid[grid > 0]
     if np.allclose(t, t[0]):
         # One row norm: the closed-form Marchenko–Pastur density.

@@ -189,7 +189,6 @@ def _rf_scalar(z: complex, mu1_: float, mus2_: float, beta: float, alpha: float)
     """
     m = -1.0 / z
     for _ in range(20000):
-        t = m / (1 + beta * m * mu1_**2 / (1 + 0))  # placeholder, replaced below
         # Solve delta self-consistently for this m (inner damped loop).
         delta = 0.0
         for _ in range(200):

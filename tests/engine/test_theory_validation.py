@@ -1,0 +1,153 @@
+"""Theory versus simulation at a size CI can afford (d = 400, p = 400, n = 800).
+
+Tolerances are derived from the size, not tuned to pass:
+
+- spectra: Kolmogorov distance between the bulk eigenvalues and the theoretical CDF,
+  averaged over two seeds, below ``0.4 / sqrt(p)`` (THEORY.md §7 reports 0.003–0.008 at
+  p = 1000, i.e. ``0.1–0.25 / sqrt(p)``; the statistical floor scales like ``p^-1/2``);
+- order-p outliers: relative error below ``3.5 / sqrt(n)`` (fluctuations ``O(n^-1/2)``);
+- errors: seed-averaged, ``|gap| < 3 standard errors + 20/d`` (finite-size bias ``O(1/d)``,
+  THEORY.md §7: within a few percent at d = 1000).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from engine.config import ALaw, ModelConfig, NumericsConfig
+from engine.theory import solve_ridge, solve_spectrum, weights_theory
+
+network = pytest.importorskip("engine.network")
+srf = pytest.importorskip("engine.srf")
+spectra = pytest.importorskip("engine.spectra")
+
+D_CI = 400
+PM = ALaw((1.0, -1.0), (0.5, 0.5))
+K3 = ALaw((1.0, 0.5, -1.0), (0.3, 0.3, 0.4))
+NUM = NumericsConfig(n_grid=300)
+
+
+def _cdf(sp):
+    c = np.concatenate([[0.0], np.cumsum(0.5 * (sp.density[1:] + sp.density[:-1])
+                                         * np.diff(sp.grid))])
+    return sp.atom_zero + c
+
+
+def _ks(eigs: np.ndarray, sp) -> float:
+    bulk, _ = spectra.split_outliers(eigs)
+    return spectra.ks_distance(bulk, sp.grid, _cdf(sp))
+
+
+SPECTRUM_CASES = [
+    # (simulator, sigma, sigma_star, a_law, eta_tilde, alpha0)
+    ("srf", "tanh", "tanh", ALaw(), 3.0, None),
+    ("network", "tanh", "tanh", ALaw(), 3.0, None),
+    ("srf", "relu", "tanh", PM, 3.0, None),
+    ("network", "relu", "tanh", PM, 3.0, None),
+    ("srf", "relu", "tanh", ALaw(), 5.0, None),
+    ("srf", "tanh", "tanh", K3, 2.0, None),
+    ("srf", "tanh", "tanh", PM, 3.0, 16.0),
+    ("network", "tanh", "tanh", PM, 3.0, 16.0),
+    ("network", "relu", "relu", ALaw(), 0.0, None),
+]
+
+
+def _simulate(kind: str, model: ModelConfig, seed: int, **kw):
+    fn = srf.simulate_srf if kind == "srf" else network.simulate_network
+    return fn(model, seed, **kw)
+
+
+@pytest.mark.parametrize("kind,sigma,sigma_star,law,eta,alpha0", SPECTRUM_CASES)
+def test_bulk_and_outliers_match_simulation(kind, sigma, sigma_star, law, eta, alpha0):
+    m = ModelConfig(d=D_CI, eta_tilde=eta, sigma=sigma, sigma_star=sigma_star, a_law=law,
+                    alpha0=alpha0, lam=0.2, noise=0.1)
+    sp = solve_spectrum(m, NUM)
+    ks = []
+    sims = []
+    for seed in (0, 1):
+        sim = _simulate(kind, m, seed, spectrum=True, errors=False)
+        sims.append(sim)
+        ks.append(_ks(sim.eigenvalues, sp))
+    assert np.mean(ks) < 0.4 / math.sqrt(m.p), ks
+    # Outliers well separated from the bulk (p eig > 5 edges) must be found at the
+    # predicted positions.
+    strong = sp.outliers[sp.outliers > 5 * sp.edges[-1, 1]]
+    tol = 3.5 / math.sqrt(m.n)
+    for sim in sims:
+        top = np.sort(sim.eigenvalues)[::-1][: strong.size]
+        np.testing.assert_allclose(top, strong, rtol=tol)
+        # ... and nothing else of order p.
+        assert sim.eigenvalues[-strong.size - 1] < 3 * sp.edges[-1, 1]
+
+
+ERROR_CASES = [
+    ("srf", "tanh", "tanh", ALaw(), 3.0, None),
+    ("network", "tanh", "tanh", ALaw(), 3.0, None),
+    ("srf", "relu", "tanh", PM, 3.0, None),
+    ("srf", "relu", "relu", ALaw(), 1.0, None),
+    ("srf", "tanh", "tanh", ALaw(), 0.0, None),
+    ("srf", "tanh", "tanh", PM, 3.0, 16.0),
+    ("network", "tanh", "tanh", PM, 3.0, 16.0),
+]
+
+
+@pytest.mark.parametrize("kind,sigma,sigma_star,law,eta,alpha0", ERROR_CASES)
+def test_errors_match_simulation(kind, sigma, sigma_star, law, eta, alpha0):
+    m = ModelConfig(d=D_CI, eta_tilde=eta, sigma=sigma, sigma_star=sigma_star, a_law=law,
+                    alpha0=alpha0, lam=0.2, noise=0.1)
+    th = solve_ridge(m)
+    assert not th.warnings
+    te, tr = [], []
+    for seed in range(5):
+        sim = _simulate(kind, m, seed, spectrum=False, errors=True, n_test=8000)
+        te.append(sim.test_error)
+        tr.append(sim.train_error)
+    for name, vals, ref in (("test", te, th.test_error), ("train", tr, th.train_error)):
+        vals = np.asarray(vals)
+        se = vals.std(ddof=1) / math.sqrt(vals.size)
+        tol = 3 * se + 20.0 / m.d * ref
+        assert abs(vals.mean() - ref) < tol, (name, vals.mean(), ref, tol)
+
+
+def test_weak_direction_theory_is_optimistic():
+    # THEORY.md pitfall 5: with a weak mean direction the theory overestimates what is
+    # learned (simulated test error above the theory), and says so.
+    m = ModelConfig(d=D_CI, eta_tilde=2.0, sigma="relu", sigma_star="relu", a_law=K3,
+                    lam=0.2, noise=0.1)
+    th = solve_ridge(m)
+    assert th.warnings
+    te = [srf.simulate_srf(m, s, spectrum=False, n_test=4000).test_error for s in (0, 1)]
+    assert np.mean(te) > th.test_error
+
+
+def test_linear_features_against_own_simulation():
+    # sigma = linear: Phi = X W^T, a Marchenko–Pastur-type law (product of two MP laws).
+    m = ModelConfig(d=D_CI, eta_tilde=0.0, sigma="linear", sigma_star="tanh", beta=0.5)
+    sp = solve_spectrum(m, NUM)
+    rng = np.random.default_rng(3)
+    W = rng.standard_normal((m.p, m.d))
+    W /= np.linalg.norm(W, axis=1, keepdims=True)
+    X = rng.standard_normal((m.n, m.d))
+    Phi = X @ W.T
+    ev = np.linalg.eigvalsh(Phi.T @ Phi / m.n)
+    assert spectra.ks_distance(ev, sp.grid, _cdf(sp)) < 0.4 / math.sqrt(m.p)
+    assert sp.mass == pytest.approx(1.0, abs=2e-3)
+
+
+def test_weights_spectrum_matches_srf_simulation():
+    m = ModelConfig(d=D_CI, eta_tilde=3.0, sigma="relu", sigma_star="relu", a_law=PM)
+    # The bulk mixes two MP laws of scales s_k^2: at p = 400 the binomial fluctuation of
+    # the class sizes (~2.5 %) alone moves the CDF by O(p^-1/2), so compare with the
+    # theory at this draw's class proportions.
+    counts = np.bincount(network.draw_init(m, 0).classes, minlength=2)
+    w = weights_theory(m.with_(a_law=ALaw(PM.values, tuple(counts / counts.sum()))))
+    sim = srf.simulate_srf(m, 0, spectrum=False, weights=True, errors=False)
+    ev = np.sort(sim.weight_eigenvalues)
+    cdf = np.concatenate([[0.0], np.cumsum(0.5 * (w.density[1:] + w.density[:-1])
+                                           * np.diff(w.grid))])
+    bulk = ev[:-1]
+    assert spectra.ks_distance(bulk, w.grid, cdf) < 0.4 / math.sqrt(m.p)
+    assert ev[-1] == pytest.approx(w.spikes[0], rel=3.5 / math.sqrt(m.d))
