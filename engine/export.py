@@ -623,7 +623,7 @@ def tables(result: _results.RunResult) -> dict[str, Table]:
         "sim_eigenvalues": key + ["model", "seed", "state", "rank", "eigenvalue [1]"],
         "sim_weight_eigenvalues": key + ["model", "seed", "rank", "eigenvalue [W1 W1^T]"],
         "sim_histogram": key + ["model", "state", "bin_lo [1]", "bin_hi [1]",
-                                "density [1/eigenvalue]"],
+                                "density [1/eigenvalue] (bulk, seeds pooled)"],
         "sim_outliers": key + ["model", "seed", "index", "outlier [eigenvalue]"],
         "sim_errors": key + ["model", "seed", "test_error [y^2]", "train_error [y^2]",
                              "spike_overlap [1]", "elapsed [s]"],
@@ -713,11 +713,13 @@ def tables(result: _results.RunResult) -> dict[str, Table]:
                             k + [model, s.seed, _fmt(a), _fmt(b), _fmt(c_)]
                             for a, b, c_ in zip(s.kappa_bins, s.fhat_mean, sem, strict=True)]
                 for state in ("after", "before"):
-                    evs = [s.eigenvalues if state == "after" else s.eigenvalues_before
-                           for s in sims]
+                    evs = [_bulk(s, state) for s in sims]
                     evs = [e for e in evs if e is not None and len(e)]
+                    total = sum(len(e) for e in (s.eigenvalues if state == "after"
+                                                 else s.eigenvalues_before for s in sims)
+                                if e is not None)
                     if evs:
-                        edges, dens = _histogram(np.concatenate(evs))
+                        edges, dens = _histogram(np.concatenate(evs), total)
                         t["sim_histogram"] += [k + [model, state, _fmt(lo), _fmt(hi), _fmt(y)]
                                                for lo, hi, y in zip(edges[:-1], edges[1:], dens,
                                                                     strict=True)]
@@ -734,19 +736,42 @@ def tables(result: _results.RunResult) -> dict[str, Table]:
     return {name: (cols[name], rows) for name, rows in t.items() if rows}
 
 
-def _histogram(ev: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Bin eigenvalues with the engine's binning (engine.spectra) when it is there.
+def _bulk(s: _results.SimSeed, state: str) -> np.ndarray | None:
+    """The bulk of one seed's spectrum: order-p outliers would squash the histogram.
 
-    The histogram the GUI draws comes from the same function, so the CSV matches
-    the figure; ``numpy.histogram`` (density) is the fallback while it is missing.
+    After the step the run has already separated ``s.outliers`` (the largest
+    eigenvalues); before it, the outliers (e.g. from a non-centred activation) are
+    separated by the engine's own rule.
+    """
+    if state == "after":
+        if s.eigenvalues is None:
+            return None
+        ev = np.sort(np.asarray(s.eigenvalues, float))
+        k = len(np.ravel(s.outliers))
+        return ev[: ev.size - k] if k else ev
+    if s.eigenvalues_before is None:
+        return None
+    try:
+        from engine.spectra import split_outliers
+    except ImportError:
+        return np.asarray(s.eigenvalues_before, float)
+    return split_outliers(s.eigenvalues_before)[0]
+
+
+def _histogram(ev: np.ndarray, total: int) -> tuple[np.ndarray, np.ndarray]:
+    """Bin the bulk with the engine's binning (engine.spectra) when it is there.
+
+    The GUI's histogram comes from the same function, so the CSV matches the figure;
+    ``numpy.histogram`` is the fallback while it is missing. The density is
+    normalised by ``total`` (all eigenvalues, outliers included) like the engine's.
     """
     try:
         from engine.spectra import histogram
     except ImportError:
-        dens, edges = np.histogram(ev, bins="auto", density=True)
-        return edges, dens
+        counts, edges = np.histogram(ev, bins=80)
+        return edges, counts / (total * np.diff(edges))
     edges, dens = histogram(ev)
-    return np.asarray(edges, float), np.asarray(dens, float)
+    return np.asarray(edges, float), np.asarray(dens, float) * ev.size / total
 
 
 def table_csv(columns: Sequence[str], rows: Iterable[Sequence[Any]],

@@ -217,6 +217,21 @@ def test_write_result_all_formats_carry_provenance(tmp_path: Path) -> None:
     expected = r.curves[1].points[1].sims["srf"][1].eigenvalues
     assert np.array_equal(sel, expected)
 
+    # histogram of the bulk: the separated outliers are outside its range, and it
+    # integrates to the bulk's share of all eigenvalues (the theory's normalisation)
+    f = tmp_path / "out" / "sim_histogram.csv"
+    rows = [row for row in csv.DictReader(line for line in f.read_text().splitlines()
+                                          if not line.startswith("#"))
+            if row["curve"] == "large batch" and row["alpha [sweep value]"] == "1.0"
+            and row["model"] == "network" and row["state"] == "after"]
+    lo = np.array([float(row["bin_lo [1]"]) for row in rows])
+    hi = np.array([float(row["bin_hi [1]"]) for row in rows])
+    dens = np.array([float(row["density [1/eigenvalue] (bulk, seeds pooled)"]) for row in rows])
+    sims = r.curves[0].points[0].sims["network"]
+    p = sims[0].eigenvalues.size
+    assert hi.max() < min(s.outliers.min() for s in sims)
+    assert np.sum(dens * (hi - lo)) == pytest.approx((p - 1) / p)
+
     doc = json.loads((tmp_path / "out" / "result.json").read_text())
     assert PROV_KEYS <= set(doc["provenance"])
     assert_results_equal(r, result_from_dict(doc["result"]))
@@ -243,3 +258,35 @@ def test_write_result_refuses_overwrite_without_force(tmp_path: Path) -> None:
     assert len(files) > 2
     with pytest.raises(ValueError, match="formats"):
         write_result(r, tmp_path, formats=("xlsx",))
+
+
+# --------------------------------------------------------------------------- end to end
+
+
+@pytest.mark.parametrize("preset", ["Large step, a = ±1", "Finite batch"])
+def test_end_to_end_run_write_and_reload(preset: str, tmp_path: Path) -> None:
+    """A real engine.runner.run result survives every file format exactly."""
+    from dataclasses import replace
+
+    from engine.config import NumericsConfig
+    from engine.presets import load_preset
+    from engine.runner import run
+    from engine.session import load_session, save_session
+
+    cfg = load_preset(preset).with_model(d=40).with_run(seeds=(0, 1))
+    cfg = replace(cfg, numerics=NumericsConfig(q_kappa=30, q_inner=30, q2=15, n_grid=120))
+    result = run(cfg)
+    assert result.curves[0].points[0].sims  # simulated, not just theory
+
+    files = write_result(result, tmp_path / "out")
+    doc = json.loads((tmp_path / "out" / "result.json").read_text())
+    assert_results_equal(result, result_from_dict(doc["result"]))
+    assert doc["provenance"]["seeds"] == [0, 1]
+    assert any(f.name == "sim_eigenvalues.csv" for f in files)
+
+    config, back = load_session(save_session(tmp_path / "s.json", cfg, result))
+    assert config == cfg
+    assert_results_equal(result, back)
+    net = result.curves[0].points[0].sims["network"][1]
+    with np.load(tmp_path / "out" / "arrays.npz") as z:
+        assert np.array_equal(z["c0_p0_network_seed1_eigenvalues"], net.eigenvalues)
