@@ -38,7 +38,7 @@ from gui.panels import ModelPanel, NumericsPanel, RunPanel
 from gui.plots import PlotBase, create_plots
 from gui.plots.base import ResultView
 from gui.style import ON_SCREEN, get_style
-from gui.tasks import STAGE_EXTRAS, STAGE_MAIN, theory_task
+from gui.tasks import STAGE_EXTRAS, STAGE_MAIN, STAGE_SNAPSHOT, theory_task
 from gui.widgets import ErrorBanner, InfoPanel
 from gui.workers import TaskManager
 
@@ -390,11 +390,15 @@ class MainWindow(QMainWindow):
     def _on_theory_stage(self, _run_id: int, curve_index: int, stage: int, payload: Any) -> None:
         if curve_index != -1:
             return
-        if stage == STAGE_MAIN:
+        if stage in (STAGE_MAIN, STAGE_SNAPSHOT):
             self._theory_bundle = payload
             for plot in self.plot_list:
                 plot.set_theory(payload)
             snap = payload.snapshot[0] if payload.snapshot else None
+            if snap is None:
+                view = ResultView.from_result(payload)
+                picked = view.selected_points() if view is not None else []
+                snap = picked[0][2] if picked else None
             self.info.set_warnings([])
             self.info.set_theory(snap, payload.result.message)
             self.banner.hide_error("theory")

@@ -22,7 +22,8 @@ from engine.progress import CancelLike, ProgressFn, check_cancel, sub_progress
 
 #: on_point stage indices used by :func:`theory_task` (curve index -1 marks a stage).
 STAGE_MAIN = 0
-STAGE_EXTRAS = 1
+STAGE_SNAPSHOT = 1
+STAGE_EXTRAS = 2
 
 #: Points of the automatic learning curve (alpha/beta = n/p from 0.2 to 5).
 LC_POINTS = 16
@@ -126,8 +127,9 @@ def theory_task(config: Config, *, progress: ProgressFn | None = None,
     """Run the theory of ``config`` and the extras the plots need.
 
     Stages are reported through ``on_point(-1, stage, payload)``: ``STAGE_MAIN`` with a
-    :class:`TheoryBundle` (the run's result and the snapshot at the panel's parameters),
-    then ``STAGE_EXTRAS`` with :class:`TheoryExtras`. A failure of an extra becomes a
+    :class:`TheoryBundle` of the run's result, ``STAGE_SNAPSHOT`` with the snapshot at the
+    panel's parameters added (only when it differs from the result), then
+    ``STAGE_EXTRAS`` with :class:`TheoryExtras`. A failure of an extra becomes a
     warning; a failure of the main theory raises.
     """
     from engine import runner, theory
@@ -135,6 +137,9 @@ def theory_task(config: Config, *, progress: ProgressFn | None = None,
     theory_cfg = config.with_run(theory=True)
     result = runner.run_theory(theory_cfg, progress=sub_progress(progress, 0.0, 0.35),
                                cancel=cancel)
+    if on_point is not None:
+        # draw the run's own theory at once; the snapshot below may take seconds (K = 4)
+        on_point(-1, STAGE_MAIN, TheoryBundle(result, ()))
     # The snapshot: one point per curve at the panel's own parameters with the spectrum
     # (whatever the run's kind), so that every tab has something to show live.
     if config.run.sweep is None and config.run.kind == "spectrum":
@@ -171,8 +176,8 @@ def theory_task(config: Config, *, progress: ProgressFn | None = None,
                 if p.theory_error and p.theory_error not in seen:
                     seen.add(p.theory_error)
                     warnings.append(p.theory_error)
-    if on_point is not None:
-        on_point(-1, STAGE_MAIN, TheoryBundle(result, tuple(snapshot)))
+    if on_point is not None and snap_result is not result:
+        on_point(-1, STAGE_SNAPSHOT, TheoryBundle(result, tuple(snapshot)))
 
     tail: list[TailSeries] = []
     learning: list[LearningSeries] = []

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import time
 import traceback
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -34,6 +35,21 @@ from engine.progress import CancelToken
 PROGRESS_INTERVAL_S = 0.05
 
 TaskFn = Callable[..., Any]
+
+#: Every worker thread ever started (weakly held), so tests can assert none is left.
+_THREADS: weakref.WeakSet[QThread] = weakref.WeakSet()
+
+
+def running_threads() -> list[QThread]:
+    """Worker threads that are still running (should be empty after a window closed)."""
+    alive = []
+    for t in list(_THREADS):
+        try:
+            if t.isRunning():
+                alive.append(t)
+        except RuntimeError:  # the C++ object is gone: not running
+            pass
+    return alive
 
 
 class Worker(QObject):
@@ -124,6 +140,7 @@ class TaskManager(QObject):
         self._worker.sig_finished.connect(self._on_worker_finished)
         self._thread.finished.connect(self._worker.deleteLater)
         self._thread.start()
+        _THREADS.add(self._thread)
 
     # ------------------------------------------------------------------ control
     @property

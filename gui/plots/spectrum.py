@@ -48,8 +48,6 @@ class SpectrumPlot(PlotBase):
         self._p_out.setLabel("bottom", f"outliers  {LAMBDA}  (order p, log)")
         self._p_out.hideAxis("left")
         self._p_out.setLogMode(x=True, y=False)
-        self._p_out.setMaximumWidth(230)
-        self._p_out.setMinimumWidth(150)
         self._p_out.setYRange(0, 1)
         self._p_out.setMouseEnabled(y=False)
         self._p_before.setYLink(self._p_after)
@@ -65,26 +63,30 @@ class SpectrumPlot(PlotBase):
         return [self._p_before, self._p_after, self._p_out]
 
     def _arrange(self, overlay: bool, outliers: bool) -> None:
-        mode = (overlay, outliers)
-        if mode == self._layout_mode:
-            return
+        # All three panels stay in the layout for the widget's lifetime; a panel not in
+        # use is hidden with zero width. Why: a PlotItem removed from a GraphicsLayout and
+        # later garbage-collected crashes PySide6 6.12 at interpreter exit.
         ci = self._view.ci
-        for item in (self._p_before, self._p_after, self._p_out):
-            if item in ci.items:
-                ci.removeItem(item)
-        col = 0
-        if not overlay:
-            ci.addItem(self._p_before, row=0, col=col)
-            col += 1
-        ci.addItem(self._p_after, row=0, col=col)
-        col += 1
-        if outliers:
-            ci.addItem(self._p_out, row=0, col=col)
-        self._layout_mode = mode
-        if not self._readouts:
+        if not ci.items:
+            ci.addItem(self._p_before, row=0, col=0)
+            ci.addItem(self._p_after, row=0, col=1)
+            ci.addItem(self._p_out, row=0, col=2)
             self._install_readout(self._p_after, LAMBDA, RHO)
             self._install_readout(self._p_before, LAMBDA, RHO)
             self._install_readout(self._p_out, LAMBDA, "")
+        mode = (overlay, outliers)
+        if mode == self._layout_mode:
+            return
+        for item, visible, width in ((self._p_before, not overlay, None),
+                                     (self._p_out, outliers, 230)):
+            item.setVisible(visible)
+            if visible:
+                item.setMinimumWidth(150 if width else 0)
+                item.setMaximumWidth(width if width else 16777215)
+            else:
+                item.setMinimumWidth(0)
+                item.setMaximumWidth(0)
+        self._layout_mode = mode
 
     def _redraw(self) -> None:
         if not hasattr(self, "_p_after"):
