@@ -235,6 +235,20 @@ def solve_spectrum(model: ModelConfig, numerics: NumericsConfig | None = None, *
                                                                             atol=0)
     grid = grid[in_support | on_edge]
     in_support = in_support[in_support | on_edge]
+    # Top up to n_grid points by halving the widest gaps inside the support.
+    missing = n_total - grid.size
+    if missing > 0:
+        gaps = np.diff(grid)
+        mids = 0.5 * (grid[1:] + grid[:-1])
+        inside_mid = np.zeros(mids.size, dtype=bool)
+        for lo, hi_e in edges_arr:
+            inside_mid |= (mids > lo) & (mids < hi_e)
+        gaps = np.where(inside_mid, gaps, 0.0)
+        order = np.argsort(gaps)[::-1][:missing]
+        grid = np.unique(np.concatenate([grid, mids[order[gaps[order] > 0]]]))
+        in_support = np.zeros(grid.size, dtype=bool)
+        for lo, hi_e in edges_arr:
+            in_support |= (grid > lo) & (grid < hi_e)
     rho = np.zeros(grid.size)
     sol = np.nonzero(in_support)[0]
     r_in, _, it, res = _solve(grid[sol], D, numerics, scale, atom)

@@ -415,3 +415,28 @@ def test_expressivity_fit():
     he2_var = 1.0
     assert e0.r2 == pytest.approx(1.0 - he2_var / (1.0 + he2_var), abs=1e-6)
     assert e.r2 > e0.r2
+
+
+def test_newton_failure_raises_with_location(monkeypatch):
+    import engine.theory._core as core
+
+    real = core.newton
+
+    def failing(x, z, D, tol, max_iter=30):
+        out = real(x, z, D, tol, max_iter=max_iter)
+        if np.all(np.abs(z.imag) < 0.1):  # fail every level below the first
+            out.converged[:] = False
+        return out
+
+    monkeypatch.setattr(core, "newton", failing)
+    with pytest.raises(ConvergenceError, match=r"z = .*\+.*i .*tried: Newton continuation"):
+        solve_spectrum(ModelConfig(eta_tilde=1.0))
+
+
+def test_spectrum_grid_size_and_cache_independent_of_lam():
+    m = ModelConfig(eta_tilde=1.0)
+    a = solve_spectrum(m, NumericsConfig(n_grid=300))
+    b = solve_spectrum(m.with_(lam=5.0, d=300), NumericsConfig(n_grid=300))
+    assert a.grid.size == 300
+    np.testing.assert_allclose(a.density, b.density)
+    np.testing.assert_allclose(a.outliers * 300 / 1000, b.outliers)
