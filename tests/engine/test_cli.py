@@ -1,0 +1,135 @@
+"""``python -m engine run``: exit codes, JSON on stdout, messages on stderr."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import engine.cli as cli
+import engine.runner as runner
+from engine.errors import ConvergenceError
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _write(tmp_path, run=None, **model):
+    m = {"d": 60, "beta": 1.0, "alpha": 1.5, "eta_tilde": 1.0, "noise": 0.1}
+    m.update(model)
+    r = {"kind": "errors", "simulate": ["network"], "seeds": [0, 1], "n_test": 300,
+         "theory": False, "sweep": {"param": "alpha", "values": [1.0, 2.0]}}
+    r.update(run or {})
+    path = tmp_path / "cfg.json"
+    path.write_text(json.dumps({"schema": 1, "model": m, "run": r}))
+    return path
+
+
+def _run(*args):
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.run([sys.executable, "-m", "engine", "run", *map(str, args)],
+                          capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
+
+
+def test_success_json_to_stdout_progress_to_stderr(tmp_path):
+    proc = _run(_write(tmp_path), "--json")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["kind"] == "errors" and data["success"] is True
+    assert data["sweep"] == {"param": "alpha", "values": [1.0, 2.0]}
+    assert len(data["network"]["test_error"]) == 2
+    assert len(data["network"]["test_error"][0]) == 2
+    assert "theory" in data
+    assert "100%" in proc.stderr and "[" in proc.stderr
+
+
+def test_spectrum_json_keys(tmp_path):
+    proc = _run(_write(tmp_path, run={"kind": "spectrum", "sweep": None, "seeds": [1],
+                                      "simulate": ["network", "srf"]}), "--json", "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    for key in ("grid", "density", "outliers", "edges"):
+        assert key in data["theory"]
+    assert len(data["network"]["eigenvalues"][0]) == 60
+    assert len(data["srf"]["eigenvalues"]) == 1
+    assert proc.stderr == ""
+
+
+def test_invalid_value_exits_2_naming_the_key(tmp_path):
+    proc = _run(_write(tmp_path, beta=-1.0), "--json")
+    assert proc.returncode == 2
+    assert "model.beta" in proc.stderr and "> 0" in proc.stderr
+    assert proc.stdout == ""
+
+
+def test_unknown_key_missing_file_and_bad_json_exit_2(tmp_path):
+    proc = _run(_write(tmp_path, run={"sedds": [1]}))
+    assert proc.returncode == 2 and "run.sedds" in proc.stderr
+    proc = _run(tmp_path / "nope.json")
+    assert proc.returncode == 2 and "not found" in proc.stderr
+    bad = tmp_path / "bad.json"
+    bad.write_text("{ not json")
+    proc = _run(bad)
+    assert proc.returncode == 2 and "not valid JSON" in proc.stderr
+
+
+def test_theory_failure_exits_3_saying_where(tmp_path, monkeypatch, capsys):
+    def fail_ridge(model, numerics=None, *, warm=None):
+        raise ConvergenceError("ridge fixed point: residual 3e-2 after 2000 iterations "
+                               "(damping 0.5 then Newton)")
+
+    import types
+
+    from engine.srf import _srf_params
+
+    fake = types.SimpleNamespace(
+        equivalent_srf=_srf_params, solve_ridge=fail_ridge, expressivity=lambda m, n=None: None,
+        learning_curve=lambda *a, **k: (_ for _ in ()).throw(ConvergenceError("lc")))
+    monkeypatch.setattr(runner, "_theory_module", lambda: fake)
+    path = _write(tmp_path, run={"theory": True, "seeds": [0]})
+    code = cli.main(["run", str(path), "--json", "--quiet"])
+    out, err = capsys.readouterr()
+    assert code == 3
+    assert "did not converge" in err and "alpha = 2" in err and "curve 1/1" in err
+    assert "after 2000 iterations" in err
+    data = json.loads(out)  # the JSON is still printed, with nulls where theory failed
+    assert data["theory"]["test_error"] == [None, None]
+    assert len(data["network"]["test_error"]) == 2
+
+
+def test_memory_guard_exits_4(tmp_path, monkeypatch, capsys):
+    import engine.memory as memory
+
+    monkeypatch.setattr(memory, "total_memory_bytes", lambda: 2**20)
+    code = cli.main(["run", str(_write(tmp_path)), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 4 and "lower d" in err.lower()
+
+
+def test_out_writes_files(tmp_path):
+    pytest.importorskip("engine.export")
+    out = tmp_path / "out"
+    cfg = _write(tmp_path, run={"seeds": [0], "sweep": None})
+    proc = _run(cfg, "--out", out, "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    assert any(out.iterdir())
+    proc = _run(cfg, "--out", out, "--quiet")
+    assert proc.returncode == 1, proc.stderr  # refuses to overwrite without --force
+    assert "exist" in proc.stderr
+    proc = _run(cfg, "--out", out, "--quiet", "--force")
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_progress_bar_lines_are_throttled():
+    import io
+
+    buf = io.StringIO()
+    bar = cli.ProgressBar(buf)
+    for i in range(1001):
+        bar(i / 1000, "work")
+    lines = buf.getvalue().splitlines()
+    assert 10 <= len(lines) <= 13
+    assert lines[-1].startswith("[" + "#" * 24 + "] 100%")

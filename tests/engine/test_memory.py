@@ -1,0 +1,68 @@
+"""engine.memory: the estimate and the guard."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.config import Config
+from engine.errors import MemoryGuardError
+from engine.memory import (
+    BASE_BYTES,
+    check_memory,
+    estimate_peak_bytes,
+    model_peak_bytes,
+    total_memory_bytes,
+)
+
+
+def _cfg(d=1000, beta=1.0, alpha=2.0, kind="spectrum", sweep=None, simulate=("network",),
+         fraction=0.5, alpha0=None):
+    run = {"kind": kind, "simulate": list(simulate), "memory_fraction": fraction}
+    if sweep:
+        run["sweep"] = sweep
+    return Config.from_dict({"model": {"d": d, "beta": beta, "alpha": alpha, "alpha0": alpha0},
+                             "run": run})
+
+
+def test_estimate_covers_the_large_arrays():
+    cfg = _cfg(d=2000)
+    p, d = 2000, 2000
+    need = estimate_peak_bytes(cfg)
+    # At least W0, W1, the Gram, its ridge copy and the eigensolver's copy.
+    assert need >= BASE_BYTES + 8 * (2 * p * d + 3 * p * p)
+    assert need < BASE_BYTES + 8 * (2 * p * d + 3 * p * p) * 1.5
+
+
+def test_estimate_grows_with_d_beta_and_takes_the_largest_sweep_point():
+    small = estimate_peak_bytes(_cfg(d=500))
+    big = estimate_peak_bytes(_cfg(d=1000))
+    assert big > 3 * (small - BASE_BYTES)
+    assert estimate_peak_bytes(_cfg(beta=2.0)) > estimate_peak_bytes(_cfg(beta=1.0))
+    swept = _cfg(d=500, sweep={"param": "d", "values": [200, 1000, 300]})
+    assert estimate_peak_bytes(swept) == estimate_peak_bytes(_cfg(d=1000))
+    # A finite batch needs the d x p gradient accumulator.
+    m = _cfg().model
+    assert model_peak_bytes(m.with_(alpha0=4.0)) > model_peak_bytes(m)
+
+
+def test_theory_only_needs_the_base():
+    cfg = Config.from_dict({"model": {"d": 20000}, "run": {"simulate": [], "theory": True}})
+    assert estimate_peak_bytes(cfg) == BASE_BYTES
+
+
+def test_guard_refuses_with_a_useful_message():
+    cfg = _cfg(d=4000, fraction=0.5)
+    with pytest.raises(MemoryGuardError) as info:
+        check_memory(cfg, total_bytes=2**30)
+    msg = str(info.value)
+    assert "needs about" in msg and "GiB" in msg
+    assert "allows 0.50 GiB" in msg and "1.00 GiB" in msg
+    for what in ("d", "beta", "alpha", "n_test", "memory_fraction"):
+        assert what in msg
+    assert info.value.needed_bytes > info.value.allowed_bytes == 2**29
+
+
+def test_guard_accepts_what_fits():
+    cfg = _cfg(d=500)
+    assert check_memory(cfg, total_bytes=64 * 2**30) == estimate_peak_bytes(cfg)
+    assert total_memory_bytes() > 2**28
