@@ -296,6 +296,9 @@ def _prepared(plot: Any, style: PlotStyle | str | None, width_in: float,
     try:
         if restyled:
             plot.apply_style(new_style)
+        if hasattr(plot, "ensure_drawn"):
+            # A hidden tab defers its redraw (PlotBase._schedule); draw it now.
+            plot.ensure_drawn()
         st = new_style or previous
         if st is None:
             raise TypeError("the plot has no current style; pass style=")
