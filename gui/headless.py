@@ -21,7 +21,6 @@ Exit status, as the command line of the engine (``engine/cli.py``):
 
 from __future__ import annotations
 
-import ctypes
 import os
 import sys
 import traceback
@@ -36,40 +35,6 @@ EXIT_MEMORY = 4
 EXIT_INTERRUPT = 130
 
 FIGURE_FORMATS = ("png", "svg", "pdf")
-
-
-def guard_pyside_refcounts() -> bool:
-    """Work around PySide6 6.12 dropping references to ``None``/``True``/``False``.
-
-    With PySide6 6.12.0 on CPython 3.11, every call of a Qt method returning ``void``
-    (and some virtual overrides returning a bool) decrements the reference count of
-    ``None`` (``True``/``False``) without having incremented it. After a few thousand
-    calls the count reaches zero and the interpreter aborts with "Fatal Python error:
-    none_dealloc" — a figure export alone makes thousands of such calls. CPython 3.12
-    made these objects immortal, and PySide6 6.11 does not have the bug. On an affected
-    combination this adds 2**40 references to each of the three singletons, which no
-    session can exhaust; elsewhere it does nothing.
-
-    Returns
-    -------
-    bool
-        Whether the guard was applied.
-    """
-    if sys.version_info >= (3, 12) or sys.implementation.name != "cpython":
-        return False
-    try:
-        import PySide6
-    except ImportError:
-        return False
-    major_minor = tuple(int(x) for x in PySide6.__version__.split(".")[:2])
-    if major_minor < (6, 12) or getattr(guard_pyside_refcounts, "_done", False):
-        return False
-    for obj in (None, True, False):
-        # ob_refcnt is the first field of every CPython object.
-        ref = ctypes.c_ssize_t.from_address(id(obj))
-        ref.value += 1 << 40
-    guard_pyside_refcounts._done = True  # type: ignore[attr-defined]
-    return True
 
 
 def _say(stream: TextIO, text: str) -> None:
@@ -132,7 +97,6 @@ def run_headless(session_path: str | os.PathLike[str], export_dir: str | os.Path
     config = session.config
 
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    guard_pyside_refcounts()
     from PySide6.QtCore import QLocale
     from PySide6.QtWidgets import QApplication
 

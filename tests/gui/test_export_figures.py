@@ -20,13 +20,6 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 import pyqtgraph as pg  # noqa: E402
 import pytest  # noqa: E402
-
-from gui.headless import guard_pyside_refcounts  # noqa: E402
-
-# PySide6 6.12 on Python 3.11 drops references to None at every void call; exporting
-# makes thousands of them (see gui.headless.guard_pyside_refcounts).
-guard_pyside_refcounts()
-
 from PySide6.QtGui import QColor, QImage  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
