@@ -136,6 +136,10 @@ class TheoryRidge:
     convergence : Convergence
     g, tau : ndarray (K,), (K, K) or None
         The solution of THEORY.md §3 at ``z = -lam_int`` (kept for warm starts).
+    test_error_finite_p, train_error_finite_p : float or None
+        Errors with the mean directions treated at the model's finite ``p`` (not stiff:
+        ``m0_k = p pi_k g_k E[w S0_k R]``), an extension beyond THEORY.md for weak
+        mean directions (pitfall 5); equal to the asymptotic values as ``p`` grows.
     """
 
     model: ModelConfig
@@ -152,6 +156,8 @@ class TheoryRidge:
     convergence: Convergence
     g: np.ndarray | None = None
     tau: np.ndarray | None = None
+    test_error_finite_p: float | None = None
+    train_error_finite_p: float | None = None
 
 
 @dataclass(frozen=True)

@@ -181,6 +181,58 @@ def _bulk_edge_upper(D: ModelData) -> float:
     return 2.0 * est
 
 
+def _errors_parts(D: ModelData, Gm: np.ndarray, cv: np.ndarray, Dblk: np.ndarray,
+                  Gam: np.ndarray, S: np.ndarray, ys: np.ndarray, W2: np.ndarray,
+                  wp: np.ndarray, w: np.ndarray, T2: np.ndarray, Ptr: np.ndarray,
+                  Delta: float, mean_gram: np.ndarray | None, p: int = 0
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Order parameters, conditional bias ``E[R^2 | kappa_v]`` and variance ``v``.
+
+    ``mean_gram = None``: the mean directions are stiff (THEORY.md §4 (a),
+    ``E[w S0_k R] = 0``). Otherwise ``mean_gram[k] = 1_k^T Qbar 1_k = p pi_k g_k`` and the
+    mean directions are treated like the linear channels,
+    ``m0_k = p pi_k g_k E[w S0_k R]`` (a finite-p extension, not in THEORY.md; it tends to
+    (a) as p grows), with their own variance source ``p sum_k h0_k^2 Ptr_k``.
+    """
+    K = D.K
+    if mean_gram is None:
+        # The S0_k may be linearly dependent (e.g. a = ±1 at eta_tilde = 0) or vanish
+        # (odd sigma without a spike): parametrise m0 = V c on the range of E[w S0 S0^T].
+        ev, vec = np.linalg.eigh(Gm[:K, :K])
+        ref = max(float(np.einsum("qr,qr,qr->", ys, ys, W2)), float(ev.max(initial=0.0)),
+                  1e-300)
+        V = vec[:, ev > 1e-11 * ref]                        # (K, r)
+        r = V.shape[1]
+        M = np.zeros((r + 2 * K, r + 2 * K))
+        rhs = np.zeros(r + 2 * K)
+        M[:r, :r] = V.T @ Gm[:K, :K] @ V
+        M[:r, r:] = V.T @ Gm[:K, K:]
+        rhs[:r] = V.T @ cv[:K]
+        M[r:, r:] = np.eye(2 * K) + Dblk @ Gm[K:, K:]
+        M[r:, :r] = Dblk @ Gm[K:, :K] @ V
+        rhs[r:] = Dblk @ cv[K:]
+        sol = np.linalg.lstsq(M, rhs, rcond=1e-13)[0]
+        theta = np.concatenate([V @ sol[:r], sol[r:]])
+    else:
+        Dfull = np.zeros((3 * K, 3 * K))
+        Dfull[:K, :K] = np.diag(mean_gram)
+        Dfull[K:, K:] = Dblk
+        theta = np.linalg.solve(np.eye(3 * K) + Dfull @ Gm, Dfull @ cv)
+    R = ys - np.einsum("a,aqr->qr", theta, S)             # residual on the plane
+    h = np.einsum("aqr,qr,qr->a", S, R, W2)               # (3K,) = E[w S R]
+    h1 = h[K:]
+    quad = np.array([h1[2 * k:2 * k + 2] @ Gam[k] @ h1[2 * k:2 * k + 2] for k in range(K)])
+    src = D.beta * (quad @ Ptr)
+    if mean_gram is not None:
+        # b along 1_k is Qbar 1_k h0_k; 1_k^T Qbar C Qbar 1_k = p Ptr_k (generic vector).
+        src = src + p * (h[:K] ** 2) @ Ptr
+    R2 = (R * R) @ wp                                     # E[R^2 | kappa_v]
+    ww2 = D.omega * w * w
+    lhs = np.eye(D.kappa.size) - T2 * ww2[None, :]
+    v = np.linalg.solve(lhs, src + T2 @ (ww2 * (R2 + Delta)))
+    return R2, v, theta
+
+
 def solve_ridge(model: ModelConfig, numerics: NumericsConfig | None = None, *,
                 warm: TheoryRidge | None = None) -> TheoryRidge:
     """Asymptotic ridge errors (THEORY.md §4), any K, large or finite batch.
@@ -201,6 +253,11 @@ def solve_ridge(model: ModelConfig, numerics: NumericsConfig | None = None, *,
         ``variance = E[v]``; ``train_error``; order parameters ``m0`` (K,) and ``m1``
         ((K,) large batch, (K, 2) finite batch: channels along ``v`` and ``theta'``);
         the learned function ``E[f_hat | kappa]`` on ``kappa`` in [-4, 4].
+        ``test_error_finite_p`` / ``train_error_finite_p``: the same with the mean
+        directions treated at the model's ``p`` (``m0_k = p pi_k g_k E[w S0_k R]``, like
+        the linear channels, plus their variance source ``p sum_k h0_k^2 Ptr_k``); an
+        extension beyond THEORY.md that fixes the weak-direction gap of pitfall 5
+        (validated in tests/engine/test_theory_validation.py).
 
     Raises
     ------
@@ -241,37 +298,19 @@ def solve_ridge(model: ModelConfig, numerics: NumericsConfig | None = None, *,
     Dblk = np.zeros((2 * K, 2 * K))
     for k in range(K):
         Dblk[2 * k:2 * k + 2, 2 * k:2 * k + 2] = D.beta * D.pi[k] * g[k] * Gam[k]
-    # (a) stiff mean directions and (b) linear channels: one linear system in (m0, m1).
-    # The S0_k may be linearly dependent (e.g. a = ±1 at eta_tilde = 0) or vanish (odd
-    # sigma without a spike): parametrise m0 = V c on the range of E[w S0 S0^T].
-    ev, vec = np.linalg.eigh(Gm[:K, :K])
-    ref = max(float(np.einsum("qr,qr,qr->", ys, ys, W2)), float(ev.max(initial=0.0)), 1e-300)
-    V = vec[:, ev > 1e-11 * ref]                            # (K, r)
-    r = V.shape[1]
-    M = np.zeros((r + 2 * K, r + 2 * K))
-    rhs = np.zeros(r + 2 * K)
-    M[:r, :r] = V.T @ Gm[:K, :K] @ V
-    M[:r, r:] = V.T @ Gm[:K, K:]
-    rhs[:r] = V.T @ cv[:K]
-    M[r:, r:] = np.eye(2 * K) + Dblk @ Gm[K:, K:]
-    M[r:, :r] = Dblk @ Gm[K:, :K] @ V
-    rhs[r:] = Dblk @ cv[K:]
-    sol = np.linalg.lstsq(M, rhs, rcond=1e-13)[0]
-    theta = np.concatenate([V @ sol[:r], sol[r:]])
-    R = ys - np.einsum("a,aqr->qr", theta, S)             # residual on the plane
-    h1 = np.einsum("aqr,qr,qr->a", S[K:], R, W2)          # (2K,)
-    # Variance: linear integral equation on the kappa_v grid.
-    H, P = _traces(x, z, D)
     Cc = np.concatenate([D.M2, D.ms2], axis=0)            # (K^2+K, Q)
+    H, P = _traces(x, z, D)
     T2 = Cc.T @ H @ Cc                                    # (Q, Q)
     Ptr = P @ Cc                                          # (K, Q)
-    quad = np.array([h1[2 * k:2 * k + 2] @ Gam[k] @ h1[2 * k:2 * k + 2] for k in range(K)])
-    src = D.beta * (quad @ Ptr)
-    R2 = (R * R) @ wp                                     # E[R^2 | kappa_v]
+    R2, v, theta = _errors_parts(D, Gm, cv, Dblk, Gam, S, ys, W2, wp, w, T2, Ptr, model.noise,
+                                 mean_gram=None)
     Delta = model.noise
     ww2 = D.omega * w * w
-    lhs = np.eye(D.kappa.size) - T2 * ww2[None, :]
-    v = np.linalg.solve(lhs, src + T2 @ (ww2 * (R2 + Delta)))
+    # Finite-p variant (mean directions not stiff): reported alongside.
+    R2p, vp, _ = _errors_parts(D, Gm, cv, Dblk, Gam, S, ys, W2, wp, w, T2, Ptr, model.noise,
+                               mean_gram=model.p * D.pi * g, p=model.p)
+    test_p = float(D.omega @ R2p) + Delta + float(D.omega @ vp)
+    train_p = float(ww2 @ (R2p + Delta + vp))
     bias = float(D.omega @ R2) + Delta
     variance = float(D.omega @ v)
     test = bias + variance
@@ -292,7 +331,8 @@ def solve_ridge(model: ModelConfig, numerics: NumericsConfig | None = None, *,
     return TheoryRidge(model=model, test_error=test, train_error=train, bias=bias,
                        variance=variance, m0=m0, m1=m1, kappa=kd, learned_function=ld,
                        target=target, warnings=warnings, convergence=conv, g=g.copy(),
-                       tau=tau.copy())
+                       tau=tau.copy(), test_error_finite_p=test_p,
+                       train_error_finite_p=train_p)
 
 
 def _learned_function(model: ModelConfig, D: ModelData, numerics: NumericsConfig,
@@ -337,8 +377,9 @@ def _weak_directions(model: ModelConfig, D: ModelData, numerics: NumericsConfig
     what = f"the bulk edge ({edge:.3g})" if edge >= lam else f"lam_int ({lam:.3g})"
     return (f"{weak.size} mean direction(s) of the features are weak at d = {model.d}: "
             f"p*eig = {', '.join(f'{w:.3g}' for w in weak)} is below 3x {what}; "
-            "the theory treats them as fully learned and overestimates what is learned "
-            "at this size (THEORY.md §6, pitfall 5; the gap shrinks like 1/p)",)
+            "the asymptotic theory treats them as fully learned and overestimates what is "
+            "learned at this size (THEORY.md §6, pitfall 5; the gap shrinks like 1/p); "
+            "test_error_finite_p treats them at this p",)
 
 
 def _right_edge(model: ModelConfig, numerics: NumericsConfig) -> float:

@@ -440,3 +440,15 @@ def test_spectrum_grid_size_and_cache_independent_of_lam():
     assert a.grid.size == 300
     np.testing.assert_allclose(a.density, b.density)
     np.testing.assert_allclose(a.outliers * 300 / 1000, b.outliers)
+
+
+def test_finite_p_errors_tend_to_asymptotic():
+    m = ModelConfig(eta_tilde=2.0, sigma="relu", sigma_star="relu", a_law=K3, noise=0.1)
+    gaps = []
+    for d in (400, 4000, 20000):
+        r = solve_ridge(m.with_(d=d))
+        gaps.append(r.test_error_finite_p - r.test_error)
+        assert r.train_error_finite_p > 0
+    # Not learning a weak direction costs error; the cost vanishes as p grows.
+    assert gaps[0] > gaps[1] > gaps[2] > 0
+    assert gaps[2] < 0.1 * gaps[0]
