@@ -5,11 +5,13 @@ chunks (engine/network.py). What is alive at the peak of one simulation, in floa
 
 - ``W0`` and ``W1`` (or ``F``): ``2 p d``;
 - the gradient step: its ``d x p`` accumulator plus one ``d x p`` product per chunk
-  (finite batch only), and the chunk buffers ``m x d`` + 2 ``m x p``;
-- the readout: ``Phi^T Phi`` (``p x p``), the ridge matrix (``p x p``) and the
-  eigensolver's matrix and workspace (~``p x p``), plus the chunk buffers;
-- the weights analysis (``kind = "weights"``): ``W1 W1^T``, its eigenvectors and the
-  ``(W1-W0)(W1-W0)^T`` Gram (``3 p x p``) and ``W1 - W0`` (``p d``).
+  (finite batch only), and the chunk buffers ``m x d`` + 4 ``m x p``; in the large-batch
+  limit the quadrature tables of the population gradient (:data:`QUAD_BYTES`);
+- the readout: ``Phi^T Phi`` (``p x p``), the ridge matrix and its Cholesky factor
+  (with numpy's internal copy, ``3 p x p``), or the eigensolver's copy of the Gram and its
+  workspace, plus the chunk buffers;
+- the weights analysis (``kind = "weights"``): ``W1 W1^T``, its eigenvectors, the solver's
+  copy and the ``(W1-W0)(W1-W0)^T`` Gram (``4 p x p``), ``W1 - W0`` and a product (``2 p d``).
 
 Simulations run one at a time, so the run's peak is the largest point's peak, plus a
 fixed allowance for the interpreter, numpy, scipy and the theory solver.
@@ -24,6 +26,9 @@ from engine.errors import MemoryGuardError
 
 #: Interpreter + libraries + theory solver (a generous constant).
 BASE_BYTES = 300 * 2**20
+
+#: The population gradient's quadrature tables (N x N temporaries, N = 1201 nodes).
+QUAD_BYTES = 4 * 1201 * 1201 * 8
 
 _F8 = 8
 
@@ -47,11 +52,17 @@ def model_peak_bytes(model: ModelConfig, kind: str = "spectrum",
     """
     d, p, n = model.d, model.p, model.n
     m = _chunk_rows(d, p)
-    chunk = min(m, max(n, n_test or 0, model.n0 or 0, 1)) * (d + 2 * p)
+    # X_c, H_c and sigma'(H_c) with its temporaries (e.g. 1 - tanh^2): m (d + 4p).
+    chunk = min(m, max(n, n_test or 0, model.n0 or 0, 1)) * (d + 4 * p)
     weights = 2 * p * d
-    step = chunk + (2 * d * p if not model.large_batch else p * d // 2)
-    readout = chunk + 3 * p * p
-    wstage = 3 * p * p + p * d if kind == "weights" else 0
+    if model.large_batch:
+        step = QUAD_BYTES // _F8 + 256 * 1201 * 3 + p * 64
+        if model.residual == "full":  # Monte Carlo part: a finite-batch gradient
+            step += chunk + 2 * d * p
+    else:
+        step = chunk + 2 * d * p
+    readout = chunk + 4 * p * p
+    wstage = 4 * p * p + 2 * p * d if kind == "weights" else 0
     return _F8 * (weights + max(step, readout, wstage))
 
 

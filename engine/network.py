@@ -319,8 +319,12 @@ def population_gradient(
     z1, w1 = _trapezoid_rule()
     if direct is None:
         direct = W.shape[0] <= 32
+    uniform = bool(np.allclose(s, s[0], rtol=0, atol=1e-13))
     if direct:
         M0, M1 = _target_moments(target, rho, z1, cancel)
+        fp = _symmetric_fprime(sigma, s[:, None] * z1[None, :])
+        A = (fp * M0) @ (w1 * z1)
+        B = (fp * M1) @ w1
     else:
         # Symmetric interval [-R, R] with R rounded up to a power of 2^(1/4): the
         # tables depend only on (target, R), so seeds and models at one d share them.
@@ -328,13 +332,19 @@ def population_gradient(
         R = min(2.0 ** (math.ceil(4 * math.log2(rmax)) / 4), 0.999)
         nodes, T0, T1 = _moment_tables(target, R, cancel)
         L = _lagrange_matrix(nodes, rho)
-        M0, M1 = L @ T0, L @ T1
-    if np.allclose(s, s[0], rtol=0, atol=1e-13):
-        fp = _symmetric_fprime(sigma, s[0] * z1)[None, :]
-    else:
-        fp = _symmetric_fprime(sigma, s[:, None] * z1[None, :])
-    A = (fp * M0) @ (w1 * z1)  # fp broadcasts over rows when all norms are equal
-    B = (fp * M1) @ w1
+        if uniform:
+            # Same sigma'(s z1) for every row: contract the tables first (no p x N array).
+            fp = _symmetric_fprime(sigma, s[0] * z1)
+            A = L @ (T0 @ (fp * w1 * z1))
+            B = L @ (T1 @ (fp * w1))
+        else:
+            A = np.empty(rho.size)
+            B = np.empty(rho.size)
+            for i in range(0, rho.size, 256):  # row blocks keep memory at 256 x N
+                blk = slice(i, i + 256)
+                fp = _symmetric_fprime(sigma, s[blk, None] * z1[None, :])
+                A[blk] = (fp * (L[blk] @ T0)) @ (w1 * z1)
+                B[blk] = (fp * (L[blk] @ T1)) @ w1
     t = np.sqrt(1.0 - rho * rho)
     coef_w = A / s - B * rho / (s * t)
     coef_theta = B / t
@@ -546,8 +556,9 @@ def ridge_solve(stats: FeatureStats, lam_int: float) -> tuple[np.ndarray, float]
     precision (``lam_int ~ 0`` with ``p >= n``: the factor's diagonal ratio below 1e-7,
     i.e. a condition number above 1e14) the minimum-norm least-squares solution (the
     ridgeless limit) is used instead. The training error ``(1/n)|y - Phi b|^2`` is computed
-    from the accumulated statistics, ``|y|^2/n - 2 b.r + b^T M b - lam_int |b|^2`` with
-    ``r = Phi^T y/n`` (clipped at 0 against round-off).
+    from the accumulated statistics: ``|y|^2/n - b.r - lam_int |b|^2`` at the solution,
+    ``r = Phi^T y/n``, or the explicit ``|y|^2/n - 2 b.r + b^T M b - lam_int |b|^2`` when
+    the error is near round-off (clipped at 0).
 
     Returns
     -------
@@ -569,6 +580,13 @@ def ridge_solve(stats: FeatureStats, lam_int: float) -> tuple[np.ndarray, float]
         del U
     except np.linalg.LinAlgError:
         b = None
+    if b is not None and np.all(np.isfinite(b)):
+        # At the solution M b = r, so |y - Phi b|^2/n = |y|^2/n - b.r - lam_int |b|^2:
+        # no p x p product. Its round-off is ~1e-16 |y|^2/n; when the error is not far
+        # above that, use the explicit quadratic form below instead.
+        train = stats.y_sq / n - float(b @ rhs) - lam_int * float(b @ b)
+        if train > 1e-8 * stats.y_sq / n:
+            return b, train
     full = np.triu(M)
     full += np.triu(full, 1).T
     if b is None or not np.all(np.isfinite(b)):
