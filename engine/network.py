@@ -551,7 +551,7 @@ def _run_interruptible(fn: Callable[[], Any], cancel: CancelLike | None) -> Any:
 def ridge_solve(stats: FeatureStats, lam_int: float) -> tuple[np.ndarray, float]:
     """``b_hat = (Phi^T Phi/n + lam_int I)^{-1} Phi^T y/n`` and the training error.
 
-    Cholesky factorisation of the upper triangle (numpy's LAPACK, which releases the
+    Cholesky factorisation (numpy's LAPACK, which releases the
     GIL so a cancel can be honoured meanwhile). When the matrix is singular to working
     precision (``lam_int ~ 0`` with ``p >= n``: the factor's diagonal ratio below 1e-7,
     i.e. a condition number above 1e14) the minimum-norm least-squares solution (the
@@ -568,16 +568,19 @@ def ridge_solve(stats: FeatureStats, lam_int: float) -> tuple[np.ndarray, float]
     n = stats.n
     p = stats.phi_y.size
     rhs = stats.phi_y / n
-    M = stats.gram / n  # new array: the Gram stays intact for the spectrum
+    # gram is Fortran-ordered with its upper triangle filled, so gram.T is a C-ordered
+    # view with the *lower* triangle filled. numpy's LAPACK is 3-6x slower on
+    # Fortran-ordered input (it copies with strides), hence the transposed views.
+    M = stats.gram.T / n  # new C-ordered array: the Gram stays intact for the spectrum
     M.flat[:: p + 1] += lam_int
     b = None
     try:
-        U = np.linalg.cholesky(M, upper=True)  # reads the upper triangle only
-        diag = np.abs(np.diag(U))
+        L = np.linalg.cholesky(M)  # reads the lower triangle only
+        diag = np.abs(np.diag(L))
         if diag.min() > 1e-7 * diag.max():
-            z = sla.solve_triangular(U, rhs, trans="T", check_finite=False)
-            b = sla.solve_triangular(U, z, check_finite=False)
-        del U
+            z = sla.solve_triangular(L, rhs, lower=True, check_finite=False)
+            b = sla.solve_triangular(L, z, lower=True, trans="T", check_finite=False)
+        del L
     except np.linalg.LinAlgError:
         b = None
     if b is not None and np.all(np.isfinite(b)):
@@ -587,8 +590,8 @@ def ridge_solve(stats: FeatureStats, lam_int: float) -> tuple[np.ndarray, float]
         train = stats.y_sq / n - float(b @ rhs) - lam_int * float(b @ b)
         if train > 1e-8 * stats.y_sq / n:
             return b, train
-    full = np.triu(M)
-    full += np.triu(full, 1).T
+    full = np.tril(M)
+    full += np.tril(full, -1).T
     if b is None or not np.all(np.isfinite(b)):
         b = sla.lstsq(full, rhs, cond=1e-12, check_finite=False)[0]
     train = stats.y_sq / n - 2 * float(b @ rhs) + float(b @ (full @ b)) - lam_int * float(b @ b)
@@ -601,9 +604,9 @@ def gram_eigenvalues(stats: FeatureStats, cancel: CancelLike | None = None) -> n
     numpy's LAPACK releases the GIL (scipy's wrappers do not), so the call runs in a
     helper thread while the caller polls ``cancel``. Scales ``stats.gram`` in place.
     """
-    G = stats.gram
+    G = stats.gram.T  # C-ordered view, lower triangle filled (see ridge_solve)
     G *= 1.0 / stats.n
-    return _run_interruptible(lambda: np.linalg.eigvalsh(G, UPLO="U"), cancel)
+    return _run_interruptible(lambda: np.linalg.eigvalsh(G, UPLO="L"), cancel)
 
 
 @dataclass(frozen=True)
