@@ -315,16 +315,21 @@ def continuation(lam: np.ndarray, D: ModelData, numerics: NumericsConfig, scale:
         levels.append(e)
         e /= 10.0
     levels.append(eta_min)
+    # Intermediate levels only provide warm starts: a looser tolerance saves Newton
+    # steps; the last keep_last levels (used for the density) get numerics.tol.
+    tol_mid = max(numerics.tol, 1e-7)
+    n_lev = len(levels)
     z0 = lam + 1j * levels[0]
-    x = damped_fixed_point(initial_guess(z0, D), z0, D, 40)
-    out = newton(x, z0, D, numerics.tol, max_iter=60)
+    x = damped_fixed_point(initial_guess(z0, D), z0, D, 8)
+    out = newton(x, z0, D, tol_mid if n_lev > keep_last else numerics.tol, max_iter=60)
     _raise_if_failed(out, lam, levels[0], "the starting level (damped fixed point + Newton)")
     x = out.x
     iters = out.n_iter.copy()
     res = out.residual.copy()
     history: list[tuple[float, np.ndarray]] = [(levels[0], x)]
-    for prev, eta in zip(levels[:-1], levels[1:], strict=True):
-        x, it, rr = _descend(x, lam, prev, eta, D, numerics, depth=0)
+    for i, (prev, eta) in enumerate(zip(levels[:-1], levels[1:], strict=True)):
+        tol = numerics.tol if i + 1 >= n_lev - keep_last else tol_mid
+        x, it, rr = _descend(x, lam, prev, eta, D, numerics, depth=0, tol=tol)
         iters += it
         res = rr
         history.append((eta, x))
@@ -335,9 +340,11 @@ def continuation(lam: np.ndarray, D: ModelData, numerics: NumericsConfig, scale:
 
 
 def _descend(x: np.ndarray, lam: np.ndarray, eta_from: float, eta_to: float, D: ModelData,
-             numerics: NumericsConfig, depth: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+             numerics: NumericsConfig, depth: int, tol: float | None = None
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    tol = numerics.tol if tol is None else tol
     z = lam + 1j * eta_to
-    out = newton(x, z, D, numerics.tol, max_iter=25)
+    out = newton(x, z, D, tol, max_iter=25)
     iters = out.n_iter.copy()
     xo = out.x
     res = out.residual.copy()
@@ -347,8 +354,9 @@ def _descend(x: np.ndarray, lam: np.ndarray, eta_from: float, eta_to: float, D: 
             _raise_if_failed(out, lam, eta_to, f"Newton continuation in Im z from {eta_from:.3g} "
                              f"with {depth} bisections of the step")
         mid = math.sqrt(eta_from * eta_to)
-        xm, it1, _ = _descend(x[bad], lam[bad], eta_from, mid, D, numerics, depth + 1)
-        xb, it2, rb = _descend(xm, lam[bad], mid, eta_to, D, numerics, depth + 1)
+        xm, it1, _ = _descend(x[bad], lam[bad], eta_from, mid, D, numerics, depth + 1,
+                              max(tol, 1e-7))
+        xb, it2, rb = _descend(xm, lam[bad], mid, eta_to, D, numerics, depth + 1, tol)
         xo[bad] = xb
         iters[bad] += it1 + it2
         res[bad] = rb
