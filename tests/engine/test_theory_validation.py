@@ -52,6 +52,7 @@ SPECTRUM_CASES = [
     ("srf", "tanh", "tanh", PM, 3.0, 16.0),
     ("network", "tanh", "tanh", PM, 3.0, 16.0),
     ("network", "relu", "relu", ALaw(), 0.0, None),
+    ("srf", "relu", "tanh", PM, 3.0, 64.0),
 ]
 
 
@@ -91,6 +92,7 @@ ERROR_CASES = [
     ("srf", "tanh", "tanh", ALaw(), 0.0, None),
     ("srf", "tanh", "tanh", PM, 3.0, 16.0),
     ("network", "tanh", "tanh", PM, 3.0, 16.0),
+    ("srf", "relu", "tanh", PM, 3.0, 64.0),
 ]
 
 
