@@ -293,6 +293,11 @@ def _prepared(plot: Any, style: PlotStyle | str | None, width_in: float,
     central: QGraphicsWidget = view.centralWidget
     old_geometry = central.geometry()
     restyled = new_style is not None and new_style != previous
+    # Axes remember the widest tick label they have drawn and only shrink when a label
+    # is >10 px narrower (pyqtgraph's hysteresis), so the export's larger fonts would
+    # leave the on-screen axes wider afterwards: remember and restore that state.
+    axes = [(ax, ax.textWidth, ax.textHeight) for ax in view.scene().items()
+            if isinstance(ax, pg.AxisItem)]
     try:
         if restyled:
             plot.apply_style(new_style)
@@ -314,9 +319,21 @@ def _prepared(plot: Any, style: PlotStyle | str | None, width_in: float,
             k = k_new * 1.01  # a little slack so rounding does not clip the last pixel
         yield view, QRectF(0, 0, w * k, h * k), st
     finally:
-        central.setGeometry(old_geometry)
+        # Style first: the export style's larger fonts raise the minimum size, and a
+        # geometry restored under it would be clamped (a pixel or so too wide).
         if restyled and previous is not None:
             plot.apply_style(previous)
+        for ax, text_width, text_height in axes:
+            ax.textWidth, ax.textHeight = text_width, text_height
+            # (private in pyqtgraph; each applies to one orientation only: the other
+            # would clamp the axis' length to its text size)
+            with contextlib.suppress(AttributeError):
+                if ax.orientation in ("left", "right"):
+                    ax._updateWidth()  # noqa: SLF001
+                else:
+                    ax._updateHeight()  # noqa: SLF001
+        _settle(view)
+        central.setGeometry(old_geometry)
         _settle(view)
 
 
@@ -330,9 +347,13 @@ def _settle(view: pg.GraphicsView) -> None:
     scene = view.scene()
     central = view.centralWidget
     for _ in range(2):
-        scratch = QImage(8, 8, QImage.Format.Format_ARGB32_Premultiplied)
+        # 1:1, not a thumbnail: axes measure their tick labels with this painter, and
+        # text measured at a tiny scale would leave them a pixel or two off.
+        rect = central.geometry()
+        scratch = QImage(max(1, round(rect.width())), max(1, round(rect.height())),
+                         QImage.Format.Format_ARGB32_Premultiplied)
         p = QPainter(scratch)
-        scene.render(p, QRectF(0, 0, 8, 8), central.geometry())
+        scene.render(p, QRectF(0, 0, scratch.width(), scratch.height()), rect)
         p.end()
         QApplication.sendPostedEvents(None, 0)
         for item in [central, *central.childItems()]:

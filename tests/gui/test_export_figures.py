@@ -358,3 +358,28 @@ def test_headless_bad_session_exit_2(tmp_path: Path) -> None:
     assert not (tmp_path / "exp").exists()
     with open(log, "w") as stream:
         assert run_headless(tmp_path / "missing.json", tmp_path / "exp", stream=stream) == 2
+
+
+# --------------------------------------------------------------------------- main window
+
+
+def test_export_from_the_window_leaves_it_pixel_identical(make_window, qtbot,  # noqa: ANN001
+                                                          tmp_path: Path) -> None:
+    """Exporting in the presentation style must not disturb what is on screen."""
+    window = make_window()
+    window.resize(1300, 850)
+    qtbot.waitUntil(lambda: not window.theory_tasks.busy, timeout=60000)
+    qtbot.wait(300)  # debounced redraws, streamed extras
+    before = image_array(window.grab().toImage())
+    qtbot.wait(300)
+    again = image_array(window.grab().toImage())
+    assert np.array_equal(before, again)  # the window is at rest before exporting
+    files = export_all(window.plot_list, tmp_path, style=PRESENTATION, dpi=80,
+                       formats=("png", "svg"))
+    assert len(files) == 2 * len(window.plot_list)
+    qtbot.wait(300)
+    after = image_array(window.grab().toImage())
+    assert before.shape == after.shape
+    assert np.array_equal(before, after), int((before != after).any(axis=-1).sum())
+    copy_to_clipboard(window.current_plot(), dpi=72)
+    assert QApplication.clipboard().image().width() == round(6.0 * 72)
