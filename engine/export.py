@@ -30,6 +30,7 @@ import platform
 import tempfile
 import types
 import typing
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -561,8 +562,35 @@ def result_from_dict(d: Mapping[str, Any]) -> _results.RunResult:
 
 
 def dumps(obj: Any, *, indent: int | None = 1) -> str:
-    """Strict JSON text (no NaN/Infinity literals) with a trailing newline."""
-    return json.dumps(obj, indent=indent, allow_nan=False, ensure_ascii=False) + "\n"
+    """Strict JSON text (no NaN/Infinity literals) with a trailing newline.
+
+    Indented for reading, except the ``data`` of encoded arrays, written on one line:
+    indenting puts every number on its own line, which doubles the size of a session
+    full of eigenvalues for no reader's benefit.
+    """
+    if indent is None:
+        return json.dumps(obj, allow_nan=False, ensure_ascii=False) + "\n"
+    blobs: list[str] = []
+    # A fresh random tag: no string in the document can contain it by accident.
+    tag = f"@@array-{uuid.uuid4().hex}-"
+
+    def pull(x: Any) -> Any:
+        if isinstance(x, dict):
+            if "__ndarray__" in x and isinstance(x.get("data"), list):
+                blobs.append(json.dumps(x["data"], allow_nan=False, separators=(",", ":")))
+                return {**x, "data": f"{tag}{len(blobs) - 1}@@"}
+            return {k: pull(v) for k, v in x.items()}
+        if isinstance(x, list):
+            return [pull(v) for v in x]
+        return x
+
+    text = json.dumps(pull(obj), indent=indent, allow_nan=False, ensure_ascii=False)
+    parts = text.split(f'"{tag}')
+    out = [parts[0]]
+    for part in parts[1:]:
+        index, _, rest = part.partition('@@"')
+        out.append(blobs[int(index)] + rest)
+    return "".join(out) + "\n"
 
 
 # =========================================================================== tables

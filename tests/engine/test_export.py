@@ -290,3 +290,14 @@ def test_end_to_end_run_write_and_reload(preset: str, tmp_path: Path) -> None:
     net = result.curves[0].points[0].sims["network"][1]
     with np.load(tmp_path / "out" / "arrays.npz") as z:
         assert np.array_equal(z["c0_p0_network_seed1_eigenvalues"], net.eigenvalues)
+
+
+def test_dumps_keeps_arrays_on_one_line_and_strings_intact() -> None:
+    from engine.export import dumps, encode
+
+    doc = {"label": 'odd "@@array-0@@" \x00 text', "a": encode(np.arange(1000.0)),
+           "nested": [encode(np.array([[np.nan, 1.5]]))]}
+    text = dumps(doc)
+    assert json.loads(text)["label"] == doc["label"]
+    assert json.loads(text) == json.loads(json.dumps(doc))
+    assert text.count("\n") < 30  # 1000 numbers do not take 1000 lines
