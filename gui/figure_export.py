@@ -30,10 +30,12 @@ How a figure is rendered, and why:
 from __future__ import annotations
 
 import contextlib
+import json
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import escape
 
 import numpy as np
 import pyqtgraph as pg
@@ -57,7 +59,9 @@ from PySide6.QtWidgets import (
 )
 
 import engine
+from engine.config import Config
 from engine.export import atomic_write_bytes
+from engine.export import provenance as engine_provenance
 from gui.style import PlotStyle, get_style
 
 #: Logical pixels per inch: the unit of the styles' pen widths and marker sizes.
@@ -74,7 +78,8 @@ MAX_PIXELS = 100_000_000
 
 def export_figure(plot: Any, path: str | os.PathLike[str], *, fmt: str | None = None,
                   width_in: float = 6.0, height_in: float = 4.0, dpi: float = 150,
-                  style: PlotStyle | str | None = None, force: bool = False) -> Path:
+                  style: PlotStyle | str | None = None, force: bool = False,
+                  provenance: Mapping[str, Any] | None = None) -> Path:
     """Write one plot to a PNG, SVG or PDF file.
 
     Parameters
@@ -96,6 +101,10 @@ def export_figure(plot: Any, path: str | os.PathLike[str], *, fmt: str | None = 
         plot's current (on-screen) style.
     force : bool
         Overwrite an existing file.
+    provenance : mapping, optional
+        Embedded in the file (PNG text chunk ``Description``, SVG ``<desc>``, PDF XMP
+        ``dc:description``) as JSON, so a figure can be traced to its parameters.
+        Default: :func:`engine.export.provenance` of the config the plot shows.
 
     Returns
     -------
@@ -115,14 +124,15 @@ def export_figure(plot: Any, path: str | os.PathLike[str], *, fmt: str | None = 
         raise FileExistsError(f"{path} already exists; not overwritten (use force=True, "
                               f"or --force on the command line, to replace it)")
     data = render_bytes(plot, fmt, width_in=width_in, height_in=height_in, dpi=dpi,
-                        style=style)
+                        style=style, provenance=provenance)
     return atomic_write_bytes(path, data, force=force)
 
 
 def export_all(plots: Sequence[Any], folder: str | os.PathLike[str], *,
                style: PlotStyle | str | None = "presentation", dpi: float = 150,
                formats: Sequence[str] = FORMATS, width_in: float = 6.0,
-               height_in: float = 4.0, force: bool = False) -> list[Path]:
+               height_in: float = 4.0, force: bool = False,
+               provenance: Mapping[str, Any] | None = None) -> list[Path]:
     """Write every plot in every format to ``folder`` as ``<plot.name>.<fmt>``.
 
     Existing files are checked before anything is written, so without ``force`` either
@@ -145,7 +155,8 @@ def export_all(plots: Sequence[Any], folder: str | os.PathLike[str], *,
                                   f"or --force on the command line)")
     folder.mkdir(parents=True, exist_ok=True)
     return [export_figure(plot, p, fmt=f, width_in=width_in, height_in=height_in, dpi=dpi,
-                          style=style, force=force) for plot, p, f in targets]
+                          style=style, force=force, provenance=provenance)
+            for plot, p, f in targets]
 
 
 def copy_to_clipboard(plot: Any, *, dpi: float = 150, width_in: float = 6.0,
@@ -183,12 +194,18 @@ def render_image(plot: Any, *, width_in: float = 6.0, height_in: float = 4.0,
 
 
 def render_bytes(plot: Any, fmt: str, *, width_in: float = 6.0, height_in: float = 4.0,
-                 dpi: float = 150, style: PlotStyle | str | None = None) -> bytes:
-    """The figure as the bytes of a PNG, SVG or PDF file."""
+                 dpi: float = 150, style: PlotStyle | str | None = None,
+                 provenance: Mapping[str, Any] | None = None) -> bytes:
+    """The figure as the bytes of a PNG, SVG or PDF file (provenance embedded)."""
     fmt = _format_of(Path(f"x.{fmt}"), fmt)
+    meta = json.dumps(dict(provenance) if provenance is not None else plot_provenance(plot),
+                      ensure_ascii=False, allow_nan=False, separators=(",", ":"))
     if fmt == "png":
         image = render_image(plot, width_in=width_in, height_in=height_in, dpi=dpi,
                              style=style)
+        image.setText("Software", f"Feature Spectrum Lab {engine.__version__}")
+        image.setText("Title", str(getattr(plot, "title", "figure")))
+        image.setText("Description", meta)
         return _image_png_bytes(image)
     buf = QBuffer()
     buf.open(QIODevice.OpenModeFlag.WriteOnly)
@@ -206,7 +223,7 @@ def render_bytes(plot: Any, fmt: str, *, width_in: float = 6.0, height_in: float
             gen.setViewBox(QRectF(0, 0, w, h))
             gen.setResolution(round(LOGICAL_DPI))
             gen.setTitle(title)
-            gen.setDescription(f"Feature Spectrum Lab {engine.__version__}")
+            gen.setDescription(meta)
             device: Any = gen
         else:
             pdf = QPdfWriter(buf)
@@ -216,6 +233,7 @@ def render_bytes(plot: Any, fmt: str, *, width_in: float = 6.0, height_in: float
             pdf.setPageMargins(QMarginsF(0, 0, 0, 0))
             pdf.setTitle(title)
             pdf.setCreator(f"Feature Spectrum Lab {engine.__version__}")
+            pdf.setDocumentXmpMetadata(_xmp(title, meta))
             device = pdf
         painter = QPainter(device)
         if not painter.isActive():
@@ -229,6 +247,42 @@ def render_bytes(plot: Any, fmt: str, *, width_in: float = 6.0, height_in: float
             painter.end()
     buf.close()
     return bytes(buf.data().data())
+
+
+def plot_provenance(plot: Any) -> dict[str, Any]:
+    """Provenance of what ``plot`` shows: :func:`engine.export.provenance` of its config.
+
+    PlotBase keeps the result views it draws (``_sim``, ``_theory``); their ``config``
+    is the configuration that produced them. Without one (an empty plot), the app and
+    library versions only.
+    """
+    for attr in ("_sim", "_theory"):
+        config = getattr(getattr(plot, attr, None), "config", None)
+        if isinstance(config, Config):
+            return engine_provenance(config)
+    prov = engine_provenance(Config())
+    return {k: v for k, v in prov.items()
+            if k in ("app", "app_version", "python", "numpy", "scipy", "platform", "date")}
+
+
+def _xmp(title: str, description: str) -> bytes:
+    """An XMP packet with the title, the creator tool and the provenance (PDF metadata)."""
+    t, d = escape(title), escape(description)
+    return (
+        '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/">\n'
+        ' <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">\n'
+        '  <rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/"'
+        ' xmlns:xmp="http://ns.adobe.com/xap/1.0/">\n'
+        f'   <dc:title><rdf:Alt><rdf:li xml:lang="x-default">{t}</rdf:li></rdf:Alt></dc:title>\n'
+        f'   <dc:description><rdf:Alt><rdf:li xml:lang="x-default">{d}</rdf:li></rdf:Alt>'
+        '</dc:description>\n'
+        f'   <xmp:CreatorTool>Feature Spectrum Lab {engine.__version__}</xmp:CreatorTool>\n'
+        '  </rdf:Description>\n'
+        ' </rdf:RDF>\n'
+        '</x:xmpmeta>\n'
+        '<?xpacket end="w"?>'
+    ).encode()
 
 
 # =========================================================================== internals

@@ -132,9 +132,13 @@ def run_headless(session_path: str | os.PathLike[str], export_dir: str | os.Path
         from gui.figure_export import export_all
 
         export_dir.mkdir(parents=True, exist_ok=True)
+        from engine.export import provenance
+
+        seeds = sorted({s.seed for c in result.curves for p in c.points
+                        for sims in p.sims.values() for s in sims}) or None
         written = export_all(plots, export_dir, style=export_style, dpi=dpi,
                              formats=FIGURE_FORMATS, width_in=width_in, height_in=height_in,
-                             force=force)
+                             force=force, provenance=provenance(config, seeds))
         written += write_result(result, export_dir, force=force)
         written.append(save_session(export_dir / "session.json", config, result,
                                     ui=session.ui, force=force))

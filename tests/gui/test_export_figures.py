@@ -260,6 +260,15 @@ def test_export_all_real_plots(real_plots: list[PlotBase], tmp_path: Path) -> No
         else:
             assert f.read_bytes().startswith(b"%PDF")
     assert all(p.style is ON_SCREEN for p in real_plots)
+    # every figure carries the provenance of the config it shows
+    png = QImage(str(tmp_path / "spectrum.png"))
+    prov = json.loads(png.text("Description"))
+    assert prov["config"] == result.config.to_dict() and "eta" in prov["conventions"]
+    desc = [el.text for el in ET.parse(tmp_path / "tail.svg").getroot().iter()
+            if el.tag.endswith("desc")]
+    assert json.loads(desc[0])["config"]["model"]["d"] == result.config.model.d
+    pdf = (tmp_path / "weights.pdf").read_bytes()
+    assert b"dc:description" in pdf and b"eta_tilde" in pdf
     before = files[0].read_bytes()
     with pytest.raises(FileExistsError):
         export_all(real_plots, tmp_path, style=PRESENTATION, dpi=100)
