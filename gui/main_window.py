@@ -9,6 +9,7 @@ Both run in :class:`gui.workers.TaskManager` threads, so the window never blocks
 from __future__ import annotations
 
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -79,11 +80,14 @@ class MainWindow(QMainWindow):
     sig_simulation_finished = Signal()
 
     def __init__(self, settings: QSettings | None = None, *, initial_config: Config | None = None,
-                 live: bool = True) -> None:
+                 live: bool = True, theory_extras: bool = True) -> None:
         super().__init__()
         self.setWindowTitle("Feature Spectrum Lab")
         self.settings = settings if settings is not None else QSettings()
         self.live = live
+        #: compute the extras (tail spectra at several eta_tilde, automatic learning
+        #: curve, learned function at several eta_tilde) after the main theory
+        self.theory_extras = theory_extras
         self._config: Config | None = None
         self._theory_bundle: Any = None
         self._sim_result: Any = None
@@ -369,7 +373,8 @@ class MainWindow(QMainWindow):
         if config is None:
             return False
         self._config = config
-        self.theory_tasks.start(theory_task, config, streaming=True)
+        task = theory_task if self.theory_extras else partial(theory_task, extras=False)
+        self.theory_tasks.start(task, config, streaming=True)
         self.theory_label.setText("theory: computing…")
         return True
 

@@ -123,14 +123,16 @@ def _curve_models(config: Config) -> list[tuple[str, ModelConfig]]:
 
 def theory_task(config: Config, *, progress: ProgressFn | None = None,
                 cancel: CancelLike | None = None,
-                on_point: Callable[[int, int, Any], None] | None = None) -> TheoryBundle:
+                on_point: Callable[[int, int, Any], None] | None = None,
+                extras: bool = True) -> TheoryBundle:
     """Run the theory of ``config`` and the extras the plots need.
 
     Stages are reported through ``on_point(-1, stage, payload)``: ``STAGE_MAIN`` with a
     :class:`TheoryBundle` of the run's result, ``STAGE_SNAPSHOT`` with the snapshot at the
     panel's parameters added (only when it differs from the result), then
     ``STAGE_EXTRAS`` with :class:`TheoryExtras`. A failure of an extra becomes a
-    warning; a failure of the main theory raises.
+    warning; a failure of the main theory raises. ``extras=False`` stops after the
+    snapshot (used by tests and by the screenshot of a single tab).
     """
     from engine import runner, theory
 
@@ -179,6 +181,8 @@ def theory_task(config: Config, *, progress: ProgressFn | None = None,
     if on_point is not None and snap_result is not result:
         on_point(-1, STAGE_SNAPSHOT, TheoryBundle(result, tuple(snapshot)))
 
+    if not extras:
+        return TheoryBundle(result, tuple(snapshot), TheoryExtras(warnings=tuple(warnings)))
     tail: list[TailSeries] = []
     learning: list[LearningSeries] = []
     learned: list[LearnedSeries] = []
@@ -219,16 +223,35 @@ def theory_task(config: Config, *, progress: ProgressFn | None = None,
                                               cancel=cancel)
                 rf = theory.learning_curve(m.with_(eta_tilde=0.0), "alpha", list(alphas),
                                            config.numerics, cancel=cancel)
-                return after, rf
+                return ([r.test_error for r in after], [r.train_error for r in after],
+                        [r.test_error for r in rf])
+
+            def lc_pointwise(m: ModelConfig = m, alphas: np.ndarray = alphas) -> Any:
+                # one failing point should leave a gap, not remove the whole curve
+                cols: tuple[list[float], list[float], list[float]] = ([], [], [])
+                for a in alphas:
+                    check_cancel(cancel)
+                    for col, (eta, attr) in zip(cols, ((m.eta_tilde, "test_error"),
+                                                       (m.eta_tilde, "train_error"),
+                                                       (0.0, "test_error")), strict=True):
+                        try:
+                            r = theory.solve_ridge(m.with_(alpha=float(a), eta_tilde=eta),
+                                                   config.numerics)
+                            col.append(float(getattr(r, attr)))
+                        except EngineError:
+                            col.append(math.nan)
+                return cols
 
             out = guarded(f"learning curve {label or ''}".strip(), lc)
+            if out is None:
+                out = guarded(f"learning curve {label or ''} (point by point)".strip(),
+                              lc_pointwise)
             if out is not None:
-                after, rf = out
-                learning.append(LearningSeries(
-                    label, m.beta, alphas,
-                    np.array([r.test_error for r in after], dtype=float),
-                    np.array([r.train_error for r in after], dtype=float),
-                    np.array([r.test_error for r in rf], dtype=float)))
+                te, tr, te_rf = out
+                learning.append(LearningSeries(label, m.beta, alphas,
+                                               np.array(te, dtype=float),
+                                               np.array(tr, dtype=float),
+                                               np.array(te_rf, dtype=float)))
             if progress is not None:
                 progress(0.7 + 0.2 * (j + 1) / len(models), "learning curve")
 

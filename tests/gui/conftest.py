@@ -56,12 +56,13 @@ def make_window(qtbot):  # noqa: ANN001
 
     windows = []
 
-    def factory(config: Config | None = None, *, show: bool = True) -> MainWindow:
+    def factory(config: Config | None = None, *, show: bool = True,
+                extras: bool = False) -> MainWindow:
         if config is None:
             from engine.presets import default_preset, load_preset
 
             config = small(load_preset(default_preset()))
-        w = MainWindow(QSettings(), initial_config=config)
+        w = MainWindow(QSettings(), initial_config=config, theory_extras=extras)
         qtbot.addWidget(w)
         if show:
             w.show()
