@@ -19,6 +19,7 @@ All points of a stage are solved together by Newton continuation in ``Im z``
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 
@@ -142,6 +143,12 @@ def solve_spectrum(model: ModelConfig, numerics: NumericsConfig | None = None, *
     D = model_data(model, numerics)
     atom = atom_at_zero(D)
     scale = max(bulk_scale(D), 1e-8)
+    # eta_min is tuned for spectra whose finest structure sits near mus2 ~ 0.03 (tanh);
+    # shrink it for activations with a much smaller nonlinear part (e.g. sigmoid).
+    fine = max(float(D.pi @ (D.ms2 @ D.omega)), 1e-3 * scale)
+    eta_eff = max(1e-8, numerics.eta_min * min(1.0, fine / 0.03))
+    if eta_eff < numerics.eta_min:
+        numerics = replace(numerics, eta_min=eta_eff)
     total_iter = 0
     max_res = 0.0
 
@@ -209,6 +216,10 @@ def solve_spectrum(model: ModelConfig, numerics: NumericsConfig | None = None, *
 
     # 3. Final grid: Chebyshev in each interval + arc-length equidistribution.
     n_total = numerics.n_grid
+    # A support reaching zero (p = n, or a purely linear map with p = d) has a
+    # 1/sqrt(lambda)-type hard edge; below ~30 eta_min the finite Im z distorts it, so
+    # the grid starts there and the mass below is integrated from a power-law fit.
+    hard_floor = 30.0 * numerics.eta_min
     lengths = edges_arr[:, 1] - edges_arr[:, 0]
     n_cheb = max(n_total // 2, 20 * len(edges))
     alloc = np.maximum(20, np.round(n_cheb * lengths / lengths.sum())).astype(int)
@@ -217,7 +228,7 @@ def solve_spectrum(model: ModelConfig, numerics: NumericsConfig | None = None, *
         t = np.linspace(0.0, 1.0, n_i)
         pts.append(lo + (hi_e - lo) * 0.5 * (1.0 - np.cos(math.pi * t)))
         if lo == 0.0:
-            pts.append(hi_e * np.geomspace(1e-7, 0.02, 25))
+            pts.append(np.geomspace(hard_floor, 0.02 * hi_e, 25))
     # Arc length of the coarse density (normalised axes) inside the support.
     rmax = max(float(rho_c.max()), 1e-300)
     seg = np.hypot(np.diff(grid_c) / grid_c[-1], np.diff(rho_c) / rmax)
@@ -233,8 +244,12 @@ def solve_spectrum(model: ModelConfig, numerics: NumericsConfig | None = None, *
         in_support |= (grid > lo) & (grid < hi_e)
         on_edge |= np.isclose(grid, lo, rtol=1e-12, atol=0) | np.isclose(grid, hi_e, rtol=1e-12,
                                                                             atol=0)
-    grid = grid[in_support | on_edge]
-    in_support = in_support[in_support | on_edge]
+    keep = in_support | on_edge
+    hard = edges_arr[:, 0] == 0.0
+    if hard.any():
+        keep &= grid >= hard_floor
+    grid = grid[keep]
+    in_support = in_support[keep]
     # Top up to n_grid points by halving the widest gaps inside the support.
     missing = n_total - grid.size
     if missing > 0:
@@ -258,6 +273,13 @@ def solve_spectrum(model: ModelConfig, numerics: NumericsConfig | None = None, *
         raise ConvergenceError("theory spectrum produced a non-finite density "
                                "(this is a bug: please report the model)")
     mass = float(np.trapezoid(rho, grid)) + atom
+    if hard.any() and grid.size > 2 and rho[0] > 0 and rho[2] > 0:
+        # rho ~ c lambda^-a below the first point (a = 1/2 for one MP hard edge, 2/3 for
+        # a product of two): fit a from the first points and integrate exactly.
+        a = -math.log(rho[2] / rho[0]) / math.log(grid[2] / grid[0])
+        if not 0.3 <= a <= 0.75:
+            a = 0.0  # not a clean hard edge: extrapolate the density as a constant
+        mass += rho[0] * grid[0] / (1.0 - a)
     sub_progress(progress, 0.5, 1.0)(1.0, "theory spectrum: done")
     out_u = outlier_positions(D, model.p, centred=False)
     out_c = outlier_positions(D, model.p, centred=True)
