@@ -13,7 +13,10 @@ The density is ``rho(lambda) = Im m(lambda + i eta_min) / pi`` with
    (dense where the density varies fast, e.g. the tanh peak near ``mus2``).
 
 All points of a stage are solved together by Newton continuation in ``Im z``
-(:func:`engine.theory._core.continuation`).
+(:func:`engine.theory._core.continuation`). ``eta_min`` is reduced in proportion when
+the nonlinear variance ``E mus2`` is far below tanh's (~0.03), e.g. for the centred
+sigmoid. A support that reaches zero (``p = n``) has a power-law hard edge: the grid
+starts at ``30 eta_min`` and the mass below is integrated from a power-law fit.
 """
 
 from __future__ import annotations

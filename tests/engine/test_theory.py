@@ -452,3 +452,12 @@ def test_finite_p_errors_tend_to_asymptotic():
     # Not learning a weak direction costs error; the cost vanishes as p grows.
     assert gaps[0] > gaps[1] > gaps[2] > 0
     assert gaps[2] < 0.1 * gaps[0]
+
+
+@pytest.mark.parametrize("sigma,beta,alpha", [("tanh", 1.0, 1.0), ("sigmoid", 1.0, 2.0),
+                                              ("sigmoid", 1.0, 1.0), ("linear", 1.0, 1.0)])
+def test_mass_with_hard_edge_or_small_scale(sigma, beta, alpha):
+    # p = n puts a 1/sqrt hard edge at zero; the centred sigmoid has mus2 ~ 7e-4, 40x
+    # below tanh, so the solver must resolve finer structure than the default eta_min.
+    sp = solve_spectrum(ModelConfig(sigma=sigma, beta=beta, alpha=alpha, eta_tilde=0.0))
+    assert sp.mass == pytest.approx(1.0, abs=3e-3)
