@@ -172,8 +172,8 @@ def _theory_point(config: Config, model: ModelConfig, where: str, failures: _Fai
     return out
 
 
-def _learning_curves(config: Config, base: ModelConfig, where: str, failures: _Failures,
-                     progress: ProgressFn, cancel: CancelLike | None
+def _learning_curves(config: Config, base: ModelConfig, progress: ProgressFn,
+                     cancel: CancelLike | None
                      ) -> list[tuple[Any, Any] | None]:
     """Ridge theory along the sweep with warm starts (``learning_curve``), after and at
     ``eta_tilde = 0``. A failing curve falls back to per-point solves (returns None
@@ -226,7 +226,7 @@ def _execute(config: Config, *, simulate: bool, progress: ProgressFn | None,
             lo = done / plan.total
             done += plan.lc_w
             ridge_pre = _learning_curves(
-                config, plan.bases[ci], cwhere, failures,
+                config, plan.bases[ci],
                 sub_progress(lambda f, m, c=cwhere: progress(f, f"{c}: learning curve {m}"),
                              lo, done / plan.total), cancel)
         points: list[PointResult] = []

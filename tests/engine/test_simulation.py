@@ -114,7 +114,7 @@ def test_large_batch_constants_relu():
                         a_law=PM)
     init = draw_init(model, 1)
     W1 = gradient_step(model, init, 1)
-    P = _srf_params(model)
+    P = srf_constants(model)  # engine.theory.equivalent_srf once available
     theta = init.theta
     for k in range(2):
         mean, s2_rows, resc = _class_measurements(init.W0, W1, init.classes, k)
@@ -143,7 +143,7 @@ def test_finite_batch_constants_tanh():
                         alpha0=alpha0, noise=0.1, a_law=PM)
     init = draw_init(model, 4)
     W1 = gradient_step(model, init, 4)
-    P = _srf_params(model)
+    P = srf_constants(model)  # engine.theory.equivalent_srf once available
     theta = init.theta
     hs = hermite_constants("tanh")
     ey2 = hs.m2 + model.noise
