@@ -16,7 +16,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from engine.activations import gauss_hermite, get_activation
+from engine.activations import gauss_hermite
 from engine.config import ModelConfig, NumericsConfig
 from engine.errors import ConvergenceError
 from engine.results import SRFParams
@@ -103,10 +103,6 @@ def _model_data(key: tuple, beta: float, alpha: float, q_kappa: int, q_inner: in
     return ModelData(K=K, pi=srf.pi, beta=float(beta), alpha=float(alpha), c0=c0,
                      kappa=np.asarray(kappa), omega=np.asarray(omega), m0=m0, m1=m1,
                      ms2=ms2, M2=M2, srf=srf, PA=PA, Pb=Pb)
-
-
-def act_f(name: str):
-    return get_activation(name).f
 
 
 # --------------------------------------------------------------------------- the map
