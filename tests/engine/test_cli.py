@@ -133,3 +133,14 @@ def test_progress_bar_lines_are_throttled():
     lines = buf.getvalue().splitlines()
     assert 10 <= len(lines) <= 13
     assert lines[-1].startswith("[" + "#" * 24 + "] 100%")
+
+
+def test_runs_the_config_inside_a_session_file(tmp_path, capsys):
+    cfg = json.loads(_write(tmp_path, run={"seeds": [0], "sweep": None}).read_text())
+    session = tmp_path / "session.json"
+    session.write_text(json.dumps({"app": "Feature Spectrum Lab", "session_schema": 1,
+                                   "config": cfg, "result": None, "ui": {}}))
+    code = cli.main(["run", str(session), "--json", "--quiet"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert json.loads(out)["config"]["model"]["d"] == 60
