@@ -42,6 +42,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import (
     QBuffer,
     QByteArray,
+    QEvent,
     QIODevice,
     QMarginsF,
     QRectF,
@@ -409,7 +410,9 @@ def _settle(view: pg.GraphicsView) -> None:
         p = QPainter(scratch)
         scene.render(p, QRectF(0, 0, scratch.width(), scratch.height()), rect)
         p.end()
-        QApplication.sendPostedEvents(None, 0)
+        # Only layout requests: running other queued events (a worker's result, a
+        # timer's slot) in the middle of an export would re-enter the GUI.
+        QApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
         for item in [central, *central.childItems()]:
             _activate_layouts(item)
 
