@@ -20,7 +20,7 @@ from engine.theory.spectrum import solve_spectrum
 
 __all__ = ["learning_curve", "tail_curve", "weights_theory", "expressivity"]
 
-CURVE_PARAMS = ("alpha", "lam", "eta_tilde", "beta", "alpha0", "noise")
+CURVE_PARAMS = ("alpha", "lam", "eta_tilde", "beta", "alpha0", "noise", "d")
 
 
 def learning_curve(model: ModelConfig, param: str, values: Any,
@@ -32,7 +32,7 @@ def learning_curve(model: ModelConfig, param: str, values: Any,
     ----------
     model : ModelConfig
         The base model; ``param`` is replaced by each value in turn.
-    param : {"alpha", "lam", "eta_tilde", "beta", "alpha0", "noise"}
+    param : {"alpha", "lam", "eta_tilde", "beta", "alpha0", "noise", "d"}
         ``lam`` is the user's penalty (sum convention); ``alpha0 = None`` is the large batch.
     values : sequence
     numerics : NumericsConfig, optional

@@ -34,7 +34,12 @@ from engine.theory._core import (
     newton,
 )
 from engine.theory.coefficients import conditional_coefficients
-from engine.theory.spectrum import atom_at_zero, bulk_scale, outlier_positions
+from engine.theory.spectrum import (
+    atom_at_zero,
+    bulk_right_edge,
+    bulk_scale,
+    outlier_positions,
+)
 
 __all__ = ["solve_ridge", "solve_at_real_z"]
 
@@ -383,15 +388,10 @@ def _weak_directions(model: ModelConfig, D: ModelData, numerics: NumericsConfig
 
 
 def _right_edge(model: ModelConfig, numerics: NumericsConfig) -> float:
-    # The bulk does not depend on lam: cache per model without it (learning curves in lam).
-    return _right_edge_cached(model.with_(lam=0.0), numerics)
+    # The bulk does not depend on lam or d: cache per model without them.
+    return _right_edge_cached(model.with_(lam=0.0, d=1000), numerics)
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=256)
 def _right_edge_cached(model: ModelConfig, numerics: NumericsConfig) -> float:
-    from engine.theory.spectrum import solve_spectrum
-
-    coarse = NumericsConfig(q_kappa=numerics.q_kappa, q_inner=numerics.q_inner,
-                            q2=numerics.q2, n_grid=50, eta_min=numerics.eta_min,
-                            tol=numerics.tol, max_iter=numerics.max_iter)
-    return float(solve_spectrum(model, coarse).edges[:, 1].max())
+    return bulk_right_edge(model_data(model, numerics), numerics)
