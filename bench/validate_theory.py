@@ -91,7 +91,8 @@ def main() -> None:
 
     print(f"# Spectra: d = p = {d}, n = {2 * d}, {args.seeds} seed(s); KS of the bulk CDF")
     hdr = (f"{'case':34s} {'model':8s} {'KS mean':>8s} {'KS max':>7s} {'edge th':>8s} "
-           f"{'outliers theory':>18s} {'outliers sim':>18s} {'max rel':>8s}")
+           f"{'outliers theory':>18s} {'outliers sim':>18s} {'max rel':>8s}"
+           "  (max rel: outliers above 3x the edge)")
     print(hdr)
     for sigma, star, law, eta, a0 in spectrum_cases(args.quick):
         m = ModelConfig(d=d, eta_tilde=eta, sigma=sigma, sigma_star=star, a_law=law,
@@ -107,7 +108,11 @@ def main() -> None:
                 ks.append(ks_distance(bulk, sp.grid, _cdf(sp)))
                 outs.append(np.sort(sim.eigenvalues)[::-1][: sp.outliers.size])
             so = np.mean(outs, axis=0) if sp.outliers.size else np.zeros(0)
-            rel = float(np.max(np.abs(so / sp.outliers - 1))) if so.size else float("nan")
+            # Compare only outliers well above the bulk (a weak mean direction with
+            # p*eig inside the bulk is not an outlier at this size: pitfall 5).
+            strong = sp.outliers > 3 * sp.edges[-1, 1]
+            rel = (float(np.max(np.abs(so[strong] / sp.outliers[strong] - 1)))
+                   if strong.any() else float("nan"))
             rows.append({"table": "spectrum", "case": name, "model": kind,
                          "ks_mean": np.mean(ks), "ks_max": np.max(ks),
                          "edge_theory": float(sp.edges[-1, 1]),
