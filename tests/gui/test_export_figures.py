@@ -279,10 +279,6 @@ def _tables(plot: PlotBase) -> dict[str, tuple[list[str], np.ndarray]]:
     return {k: (list(cols), np.asarray(rows)) for k, (cols, rows) in plot.export_data().items()}
 
 
-# SpectrumPlot leaves a posted geometry event for a legend whose ViewBox is already
-# deleted ("Exceptions caught in Qt event loop", also in tests/gui/test_plots.py): a
-# GUI issue reported to its owner, unrelated to sessions; do not let it mask this test.
-@pytest.mark.qt_no_exception_capture
 def test_session_round_trip_gives_identical_plot_data(qtbot, tmp_path: Path) -> None:  # noqa: ANN001
     cfg = make_config()
     result = make_result(cfg)
