@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 import scipy.linalg as sla
 from scipy import special
-from scipy.linalg.blas import dsyrk
+from scipy.linalg.blas import dgemm, dsyrk
 
 from engine.activations import Activation, gauss_hermite, get_activation
 from engine.config import ModelConfig
@@ -183,6 +183,22 @@ def apply_activation(act: Activation, h: np.ndarray) -> np.ndarray:
         fn(h)
         return h
     return act.f(h)
+
+
+def _fprime_inplace(act: Activation, h: np.ndarray) -> np.ndarray:
+    """``sigma'(h)`` overwriting ``h`` for common registry activations (no temporaries)."""
+    if act.name == "tanh":
+        np.tanh(h, out=h)
+        np.square(h, out=h)
+        np.subtract(1.0, h, out=h)
+        return h
+    if act.name == "relu":
+        np.greater(h, 0.0, out=h)  # writes 1.0 / 0.0 into the float buffer
+        return h
+    if act.name == "sin":
+        np.cos(h, out=h)
+        return h
+    return act.fprime(h)
 
 
 def _symmetric_fprime(act: Activation, z: np.ndarray) -> np.ndarray:
@@ -411,7 +427,9 @@ def batch_gradient(
     progress = progress or null_progress
     p, d = W.shape
     chunk = chunk_rows(d, p)
-    acc = np.zeros((d, p))
+    # Fortran-ordered d x p accumulator updated by dgemm with beta = 1 (no d x p temporary
+    # per chunk); its transpose is the C-ordered p x d result, without a copy.
+    acc = np.zeros((d, p), order="F")
     h = np.empty((min(chunk, n0), p))
     inv_sqrt_p = 1.0 / math.sqrt(p)
     done = 0
@@ -423,13 +441,14 @@ def batch_gradient(
         r = y if labels else np.zeros(m)
         if residual == "full":
             r = r - (sigma.f(H) @ a) * inv_sqrt_p
-        D = sigma.fprime(H)
+        D = _fprime_inplace(sigma, H)
         D *= r[:, None]
-        acc += X.T @ D
+        # X.T (d x m) and D.T (p x m) are Fortran-ordered views: acc += X^T D.
+        acc = dgemm(1.0, X.T, D.T, beta=1.0, c=acc, trans_b=1, overwrite_c=1)
         done += m
         progress(done / n0, "gradient step")
     acc *= 1.0 / n0
-    return np.ascontiguousarray(acc.T)
+    return acc.T
 
 
 def gradient_step(
