@@ -162,7 +162,8 @@ class MainWindow(QMainWindow):
         self.plot_list: list[PlotBase] = create_plots(ON_SCREEN)
         self.plots: dict[str, PlotBase] = {p.name: p for p in self.plot_list}
         for plot in self.plot_list:
-            self.tabs.addTab(plot, plot.title)
+            plot.defer_when_hidden = True
+            self.tabs.addTab(plot, plot.title.replace("&", "&&"))  # no mnemonic
         right = QWidget()
         lay = QVBoxLayout(right)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -564,11 +565,13 @@ class MainWindow(QMainWindow):
         try:
             from engine.session import load_session
 
-            config, result = load_session(path)
+            session = load_session(path)
+            config, result = session
         except Exception as exc:  # noqa: BLE001 - any failure is shown, the app keeps going
             self.banner.show_error(f"Cannot open {path}: {exc}", source="session")
             return False
         self.set_config(config, recompute=False)
+        self._apply_ui_state(getattr(session, "ui", {}) or {})
         if result is not None:
             for plot in self.plot_list:
                 plot.set_result(result)
@@ -606,7 +609,8 @@ class MainWindow(QMainWindow):
             from engine.session import save_session
 
             # the file dialog has already asked about overwriting
-            save_session(path, config, self._result_to_save(), force=True)
+            save_session(path, config, self._result_to_save(), force=True,
+                         ui=self.ui_state())
         except Exception as exc:  # noqa: BLE001
             self.banner.show_error(f"Cannot save {path}: {exc}", source="session")
             return False
@@ -615,6 +619,30 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"Feature Spectrum Lab — {Path(path).name}")
         self.statusBar().showMessage(f"Saved {path}", 5000)
         return True
+
+    def ui_state(self) -> dict[str, Any]:
+        """The view state saved with a session (tab, view options of every plot)."""
+        return {"tab": self.current_plot().name,
+                "plots": {p.name: {k: v for k, v in p.options.items()
+                                   if isinstance(v, (bool, str))}
+                          for p in self.plot_list}}
+
+    def _apply_ui_state(self, ui: dict[str, Any]) -> None:
+        for name, options in (ui.get("plots") or {}).items():
+            plot = self.plots.get(name)
+            if plot is None or not isinstance(options, dict):
+                continue
+            for key, value in options.items():
+                if key in plot.options and isinstance(value, (bool, str)):
+                    plot.set_option(key, value)
+        names = [p.name for p in self.plot_list]
+        if ui.get("tab") in names:
+            self.tabs.setCurrentIndex(names.index(ui["tab"]))
+        overlay = self.plots["spectrum"].options.get("overlay", True)
+        (self.act_overlay if overlay else self.act_side).setChecked(True)
+        axis = self.plots["learning_curves"].options.get("x_axis", "n/p")
+        (self.act_x_np if axis == "n/p" else self.act_x_nd).setChecked(True)
+        self._on_tabs_changed(self.tabs.currentIndex())
 
     def _last_dir(self) -> str:
         return str(self.settings.value("paths/last_dir", str(Path.home())))
@@ -697,8 +725,9 @@ class MainWindow(QMainWindow):
 
             for p in self.plot_list:
                 p.ensure_drawn()
+            # the user confirmed overwriting above
             out = export_all(self.plot_list, Path(folder), style=self._export_style(),
-                             dpi=self._export_dpi(), formats=formats)
+                             dpi=self._export_dpi(), formats=formats, force=True)
             self.statusBar().showMessage(f"Exported {len(out)} files to {folder}", 5000)
         except Exception as exc:  # noqa: BLE001
             self.banner.show_error(f"Export failed: {exc}", source="export")

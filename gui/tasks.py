@@ -129,7 +129,8 @@ def theory_task(config: Config, *, progress: ProgressFn | None = None,
 
     Stages are reported through ``on_point(-1, stage, payload)``: ``STAGE_MAIN`` with a
     :class:`TheoryBundle` of the run's result, ``STAGE_SNAPSHOT`` with the snapshot at the
-    panel's parameters added (only when it differs from the result), then
+    panel's parameters added (``STAGE_MAIN`` is skipped when the result is itself the
+    snapshot: a spectrum run without sweep), then
     ``STAGE_EXTRAS`` with :class:`TheoryExtras`. A failure of an extra becomes a
     warning; a failure of the main theory raises. ``extras=False`` stops after the
     snapshot (used by tests and by the screenshot of a single tab).
@@ -139,12 +140,13 @@ def theory_task(config: Config, *, progress: ProgressFn | None = None,
     theory_cfg = config.with_run(theory=True)
     result = runner.run_theory(theory_cfg, progress=sub_progress(progress, 0.0, 0.35),
                                cancel=cancel)
-    if on_point is not None:
+    separate_snapshot = not (config.run.sweep is None and config.run.kind == "spectrum")
+    if on_point is not None and separate_snapshot:
         # draw the run's own theory at once; the snapshot below may take seconds (K = 4)
         on_point(-1, STAGE_MAIN, TheoryBundle(result, ()))
     # The snapshot: one point per curve at the panel's own parameters with the spectrum
     # (whatever the run's kind), so that every tab has something to show live.
-    if config.run.sweep is None and config.run.kind == "spectrum":
+    if not separate_snapshot:
         snap_result = result
     else:
         snap_result = runner.run_theory(theory_cfg.with_run(sweep=None, kind="spectrum"),
@@ -178,7 +180,7 @@ def theory_task(config: Config, *, progress: ProgressFn | None = None,
                 if p.theory_error and p.theory_error not in seen:
                     seen.add(p.theory_error)
                     warnings.append(p.theory_error)
-    if on_point is not None and snap_result is not result:
+    if on_point is not None:
         on_point(-1, STAGE_SNAPSHOT, TheoryBundle(result, tuple(snapshot)))
 
     if not extras:

@@ -152,6 +152,7 @@ class ModelPanel(ParamPanel):
         layout.addLayout(form)
         layout.addWidget(self.derived)
         layout.addWidget(self.message_label)
+        layout.addStretch(1)
 
         for box in (self.d, self.beta, self.alpha, self.alpha0, self.eta_tilde, self.lam,
                     self.noise):

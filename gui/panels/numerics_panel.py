@@ -45,6 +45,7 @@ class NumericsPanel(ParamPanel):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(form)
         layout.addWidget(self.message_label)
+        layout.addStretch(1)
 
     def values(self) -> dict[str, Any]:
         out: dict[str, Any] = {}

@@ -119,6 +119,7 @@ class RunPanel(ParamPanel):
         layout.addWidget(self.sweep_box)
         layout.addLayout(curves_row)
         layout.addWidget(self.message_label)
+        layout.addStretch(1)
 
         self.kind.currentIndexChanged.connect(self._emit_changed)
         self.sim_network.toggled.connect(self._emit_changed)

@@ -191,6 +191,8 @@ class PlotBase(QWidget):
         self._readouts: dict[Any, tuple[str, str]] = {}
         self._dirty = False
         self._shown_once = False
+        #: set by the main window: hidden tabs redraw when shown (or exported)
+        self.defer_when_hidden = False
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
@@ -216,8 +218,9 @@ class PlotBase(QWidget):
     def _schedule(self) -> None:
         # Why defer: a slider drag produces a theory result every ~150 ms and redrawing
         # six tabs each time is wasted work; hidden tabs redraw when shown (or exported).
-        # A plot never shown (headless export) draws at once.
-        if self._shown_once and not self.isVisible():
+        # A plot never shown (headless export) draws at once, unless its owner (the
+        # main window's tabs) says it will be shown or exported through ensure_drawn.
+        if (self.defer_when_hidden or self._shown_once) and not self.isVisible():
             self._dirty = True
             return
         self._dirty = False
@@ -301,6 +304,10 @@ class PlotBase(QWidget):
                 label_style = {"color": fg, "font-size": f"{style.font_size}pt"}
                 axis.labelStyle = label_style
                 axis._updateLabel()  # noqa: SLF001 - re-render label with the new style
+                # "(x0.001)" prefixes on unitless errors read as a different quantity
+                axis.enableAutoSIPrefix(False)
+                # log axes spanning < 2 decades otherwise label every minor tick
+                axis.setStyle(maxTickLevel=1, textFillLimits=[(0, 0.8), (2, 0.35)])
             item.showGrid(x=style.grid_alpha > 0, y=style.grid_alpha > 0,
                           alpha=style.grid_alpha)
             title = item.titleLabel.text

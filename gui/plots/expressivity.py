@@ -18,7 +18,7 @@ class ExpressivityPlot(PlotBase):
     """mu0(κ, u_k) per atom and the best fit of σ* in their span."""
 
     name = "expressivity"
-    title = "Expressivity along θ"
+    title = "Expressivity"
 
     def _build(self) -> pg.GraphicsView:
         view = pg.PlotWidget()

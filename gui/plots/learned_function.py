@@ -73,8 +73,8 @@ class LearnedFunctionPlot(PlotBase):
         # Gaussian profile of kappa under the curves: a visual cue of where data live.
         kk = np.linspace(-KAPPA_SPAN, KAPPA_SPAN, 161)
         dens = np.exp(-0.5 * kk * kk)
-        base = ymin - 0.3 * span
-        band = pg.PlotDataItem(kk, base + 0.22 * span * dens, pen=mkpen(st.foreground, 0.5,
+        base = ymin - 0.2 * span
+        band = pg.PlotDataItem(kk, base + 0.16 * span * dens, pen=mkpen(st.foreground, 0.5,
                                                                           alpha=60),
                                fillLevel=base, brush=mkbrush(st.foreground, 28))
         item.addItem(band)

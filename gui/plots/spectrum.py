@@ -26,7 +26,11 @@ def _bulk_of(seed: Any, before: bool) -> np.ndarray:
         return np.zeros(0)
     eig = np.asarray(eig, dtype=float)
     if before:
-        return eig
+        # the engine separates outliers after the step only; before the step (relu)
+        # there can be one of order p too, which would squash the histogram
+        from engine.spectra import split_outliers
+
+        return np.asarray(split_outliers(eig)[0], dtype=float)
     k = len(seed.outliers) if seed.outliers is not None else 0
     # eigenvalues are ascending and the outliers are the k largest
     return eig[: eig.size - k] if k else eig
@@ -36,7 +40,7 @@ class SpectrumPlot(PlotBase):
     """Histogram of eigenvalues with the theory density, before and after the step."""
 
     name = "spectrum"
-    title = "Spectrum of (1/n) Φᵀ Φ"
+    title = "Spectrum"
 
     def _build(self) -> pg.GraphicsView:
         view = pg.GraphicsLayoutWidget()
@@ -45,7 +49,7 @@ class SpectrumPlot(PlotBase):
         self._p_out = pg.PlotItem()
         for item in (self._p_before, self._p_after):
             self._set_labels(item, f"{LAMBDA}  (eigenvalue of Φᵀ Φ / n)", f"density  {RHO}")
-        self._p_out.setLabel("bottom", f"outliers  {LAMBDA}  (order p, log)")
+        self._p_out.setLabel("bottom", f"outliers  {LAMBDA}  (order p)")
         self._p_out.hideAxis("left")
         self._p_out.setLogMode(x=True, y=False)
         self._p_out.setYRange(0, 1)
@@ -176,7 +180,9 @@ class SpectrumPlot(PlotBase):
         if has_out:
             for ci, _lab, x in out_theory:
                 if x > 0:
-                    line = pg.InfiniteLine(pos=np.log10(x), angle=90,
+                    xs_span = [v for _, _, v in out_theory + out_sim if v > 0]
+                    as_log = max(xs_span) / min(xs_span) > 4.0
+                    line = pg.InfiniteLine(pos=np.log10(x) if as_log else x, angle=90,
                                            pen=mkpen(st.color(ci), st.line_width))
                     self._p_out.addItem(line)
             theory_txt = ", ".join(f"{x:.4g}" for _, _, x in out_theory)
@@ -185,19 +191,27 @@ class SpectrumPlot(PlotBase):
                 self._p_out.addItem(pg.PlotDataItem([], [], pen=mkpen(st.color(0),
                                                                       st.line_width),
                                                     name=f"theory: {theory_txt}"))
+                self._set_title(self._p_out, "outliers")
             if out_sim:
                 xs = np.array([x for _, _, x in out_sim if x > 0], dtype=float)
                 ys = np.linspace(0.2, 0.8, xs.size) if xs.size > 1 else np.full(xs.size, 0.5)
-                sim_txt = ", ".join(f"{x:.4g}" for x in xs[:6])
+                sim_txt = (f"{xs[0]:.4g}" if xs.size == 1
+                           else f"{xs.min():.4g} … {xs.max():.4g} ({xs.size})")
                 self._points(self._p_out, xs, ys, st.color(1), symbol="d",
-                             name=f"simulation: {sim_txt}{'…' if xs.size > 6 else ''}")
+                             name=f"sim.: {sim_txt}")
             self._p_out.setYRange(0, 1.4, padding=0)
             xs_all = [x for _, _, x in out_theory + out_sim if x > 0]
             if xs_all:
-                # a fixed decade-wide window: pyqtgraph's auto range on one point is
-                # a sliver with unreadable crowded ticks
-                lo, hi = np.log10(min(xs_all) / 2.5), np.log10(max(xs_all) * 2.5)
-                self._p_out.setXRange(lo, hi, padding=0)
+                # log only when the outliers span a wide range (a = ±1 with different
+                # sizes); a window around one value reads better on a linear axis
+                lo, hi = min(xs_all), max(xs_all)
+                out_log = hi / lo > 4.0
+                self._p_out.setLogMode(x=out_log, y=False)
+                if out_log:
+                    self._p_out.setXRange(np.log10(lo / 1.5), np.log10(hi * 1.5), padding=0)
+                else:
+                    pad = max(0.08 * hi, hi - lo)
+                    self._p_out.setXRange(lo - pad, hi + pad, padding=0)
             self._tables["outliers"] = (
                 ["curve_index", "is_theory", "lambda"],
                 np.array([[ci, 1.0, x] for ci, _, x in out_theory]
@@ -205,6 +219,15 @@ class SpectrumPlot(PlotBase):
 
         for item in (self._p_before, self._p_after):
             item.setLogMode(x=log_x, y=log_y)
+        edges = [float(np.max(p.theory_spectrum.edges)) for _, _, p in theory_pts
+                 if p.theory_spectrum is not None and np.size(p.theory_spectrum.edges)]
+        edges += [float(np.max(p.theory_spectrum_before.edges)) for _, _, p in theory_pts
+                  if p.theory_spectrum_before is not None
+                  and np.size(p.theory_spectrum_before.edges)]
+        if edges and not log_x:
+            # the bulk is the subject: frame it (outliers have their own panel)
+            for item in (self._p_before, self._p_after):
+                item.setXRange(0.0, 1.08 * max(edges), padding=0)
         if overlay:
             self._set_title(self._p_after, "before (dashed) and after (solid) the step")
         else:

@@ -19,7 +19,7 @@ class TailPlot(PlotBase):
     """Complementary CDF of the bulk, theory at several η̃ vs simulation."""
 
     name = "tail"
-    title = "Right tail of the spectrum"
+    title = "Tail"
 
     def _build(self) -> pg.GraphicsView:
         view = pg.PlotWidget()

@@ -18,7 +18,7 @@ class WeightsPlot(PlotBase):
     """Spectrum of W1 W1ᵀ and overlaps with θ."""
 
     name = "weights"
-    title = "Weights and alignment"
+    title = "Weights & alignment"
 
     def _build(self) -> pg.GraphicsView:
         view = pg.GraphicsLayoutWidget()
@@ -52,6 +52,12 @@ class WeightsPlot(PlotBase):
                 if tw is not None:
                     self._line(self._p_spec, tw.grid, tw.density, st.color(ci),
                                name=f"theory (η̃ = {point.model.eta_tilde:g})")
+                    dens = np.asarray(tw.density, dtype=float)
+                    dens = dens[np.isfinite(dens) & (dens > 0)]
+                    if dens.size:
+                        # the density can diverge at an edge (beta = 1): show the body
+                        top = 4.0 * float(np.median(dens))
+                        self._p_spec.setYRange(0.0, max(top, 1e-9), padding=0.02)
                     spikes.extend(float(x) for x in np.asarray(tw.spikes, dtype=float))
                     self._tables["theory_density"] = (["lambda", "rho(lambda)"],
                                                       np.column_stack([tw.grid, tw.density]))
@@ -62,6 +68,7 @@ class WeightsPlot(PlotBase):
             self._p_spec.addItem(pg.PlotDataItem(
                 [], [], pen=mkpen(st.color(0), st.line_width),
                 name="theory spikes: " + ", ".join(f"{x:.4g}" for x in spikes)))
+        sim_drawn = False
         if self._sim is not None:
             for _ci, _label, point in self._sim.selected_points():
                 for j, model in enumerate(("network", "srf")):
@@ -96,6 +103,7 @@ class WeightsPlot(PlotBase):
                                                pen=mkpen(st.color(j + 1), 1.0),
                                                name=f"{SIM_NAMES[model]} sim.")
                         self._p_ovl.addItem(bars)
+                        sim_drawn = True
                         self._p_ovl.legend.addItem(bars, f"{SIM_NAMES[model]} sim.")
                         self._tables[f"overlaps_{model}"] = (
                             ["index", "overlap"], np.column_stack([np.arange(len(values)),
@@ -108,6 +116,11 @@ class WeightsPlot(PlotBase):
             self._p_ovl.addItem(line)
             self._p_ovl.addItem(pg.PlotDataItem([], [], pen=line.pen,
                                                 name=f"theory γ = ⟨v, θ⟩ = {gamma:.3f}"))
+        if not sim_drawn:
+            hint = pg.TextItem("simulation: choose run kind 'weights' and Run simulation",
+                               color=st.foreground, anchor=(0, 0))
+            hint.setPos(0.0, 0.55)
+            self._p_ovl.addItem(hint, ignoreBounds=True)
         self._p_ovl.setYRange(0, 1.05, padding=0)
         self._set_title(self._p_spec, "spectrum of W₁ W₁ᵀ")
         self._set_title(self._p_ovl, "alignment with θ")

@@ -245,12 +245,17 @@ def test_session_save_and_reopen(qtbot, make_window, tmp_path):
     wait_theory(qtbot, w)
     w.model_panel.eta_tilde.setValue(1.5)
     wait_theory(qtbot, w)
+    w.act_side.trigger()
+    w.tabs.setCurrentIndex(3)
     path = tmp_path / "s.json"
     assert w.save_session(path)
     w2 = make_window()
+    w2.act_overlay.trigger()
     wait_theory(qtbot, w2)
     assert w2.open_session(path)
     assert w2.model_panel.values() == w.model_panel.values()
+    assert w2.current_plot().name == "weights"
+    assert w2.plots["spectrum"].options["overlay"] is False and w2.act_side.isChecked()
     assert str(path) in w2._recent()
     wait_theory(qtbot, w2)
 
@@ -265,3 +270,24 @@ def test_close_during_simulation_joins_the_thread(qtbot, make_window):
     w.close()
     assert time.monotonic() - t0 < 5.0
     assert not running_threads()
+
+
+def test_export_actions_write_files(qtbot, make_window, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+    w = make_window()
+    wait_theory(qtbot, w)
+    png = tmp_path / "spectrum.png"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        staticmethod(lambda *a, **k: (str(png), "PNG image (*.png)")))
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory",
+                        staticmethod(lambda *a, **k: str(tmp_path / "out")))
+    monkeypatch.setattr(QMessageBox, "question",
+                        staticmethod(lambda *a, **k: QMessageBox.StandardButton.Yes))
+    w._on_export_figure_triggered()
+    assert png.exists() and png.stat().st_size > 1000
+    (tmp_path / "out").mkdir()
+    w._on_export_data_triggered()
+    w._on_export_data_triggered()  # again: the overwrite is confirmed, then forced
+    assert any((tmp_path / "out").iterdir())
+    assert not w.banner.isVisible(), w.banner.message.text()
