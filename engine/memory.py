@@ -6,7 +6,7 @@ chunks (engine/network.py). What is alive at the peak of one simulation, in floa
 - ``W0`` and ``W1`` (or ``F``): ``2 p d``;
 - the gradient step: its ``d x p`` accumulator plus one ``d x p`` product per chunk
   (finite batch only), and the chunk buffers ``m x d`` + 4 ``m x p``; in the large-batch
-  limit the quadrature tables of the population gradient (:data:`QUAD_BYTES`);
+  limit the quadrature tables of the population gradient (:func:`quad_bytes`);
 - the readout: ``Phi^T Phi`` (``p x p``), the ridge matrix and its Cholesky factor
   (with numpy's internal copy, ``3 p x p``), or the eigensolver's copy of the Gram and its
   workspace, plus the chunk buffers;
@@ -27,8 +27,15 @@ from engine.errors import MemoryGuardError
 #: Interpreter + libraries + theory solver (a generous constant).
 BASE_BYTES = 300 * 2**20
 
-#: The population gradient's quadrature tables (N x N temporaries, N = 1201 nodes).
-QUAD_BYTES = 4 * 1201 * 1201 * 8
+#: The population gradient's quadrature tables: ~4 temporaries of N_z1 x N_g numbers,
+#: N = 160 Gauss–Hermite nodes for a smooth registry function, else 1201.
+def quad_bytes(model: ModelConfig) -> int:
+    from engine.network import _GH_NODES, _QUAD_NODES, _SMOOTH
+
+    nz = _GH_NODES if model.sigma in _SMOOTH else _QUAD_NODES
+    ng = _GH_NODES if model.sigma_star in _SMOOTH else _QUAD_NODES
+    return 4 * nz * ng * 8
+
 
 _F8 = 8
 
@@ -56,7 +63,7 @@ def model_peak_bytes(model: ModelConfig, kind: str = "spectrum",
     chunk = min(m, max(n, n_test or 0, model.n0 or 0, 1)) * (d + 4 * p)
     weights = 2 * p * d
     if model.large_batch:
-        step = QUAD_BYTES // _F8 + 256 * 1201 * 3 + p * 64
+        step = quad_bytes(model) // _F8 + 256 * 1201 * 3 + p * 64
         if model.residual == "full":  # Monte Carlo part: a finite-batch gradient
             step += chunk + 2 * d * p
     else:
