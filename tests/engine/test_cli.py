@@ -144,3 +144,21 @@ def test_runs_the_config_inside_a_session_file(tmp_path, capsys):
     out = capsys.readouterr().out
     assert code == 0
     assert json.loads(out)["config"]["model"]["d"] == 60
+
+
+def test_ctrl_c_exits_130(tmp_path):
+    import signal
+
+    path = _write(tmp_path, d=2000, run={"seeds": [0, 1, 2], "sweep": None, "n_test": 4000})
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen([sys.executable, "-m", "engine", "run", str(path)], cwd=ROOT,
+                            env=env, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        first = proc.stderr.readline()  # the progress bar's first line: the run has started
+        assert "%" in first
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert "interrupted" in err
