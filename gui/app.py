@@ -35,6 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                       "(spectrum, tail, learning_curves, "
                                                       "weights, expressivity, learned_function)")
     parser.add_argument("--size", default="1600x950", help="window size WxH for --screenshot")
+    parser.add_argument("--simulate", type=int, metavar="D", default=0,
+                        help="with --screenshot: also run the simulation at d = D first")
     parser.add_argument("--run", metavar="SESSION.json", help="run a session headless")
     parser.add_argument("--export", metavar="DIR", help="output folder for --run")
     parser.add_argument("--style", default="presentation", help="export style for --run")
@@ -78,7 +80,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
     window = MainWindow(initial_config=initial)
     if args.screenshot:
-        return _screenshot(app, window, Path(args.screenshot), args.tab, args.size)
+        return _screenshot(app, window, Path(args.screenshot), args.tab, args.size,
+                           args.simulate)
     window.show()
     status = app.exec()
     # closeEvent has joined the workers; drop the window before Qt goes away
@@ -87,7 +90,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     return int(status)
 
 
-def _screenshot(app: object, window: object, path: Path, tab: str | None, size: str) -> int:
+def _screenshot(app: object, window: object, path: Path, tab: str | None, size: str,
+                simulate_d: int = 0) -> int:
     """Wait for the theory (all stages) to be drawn, grab the window, exit cleanly."""
     from PySide6.QtCore import QEventLoop, QTimer
 
@@ -111,6 +115,13 @@ def _screenshot(app: object, window: object, path: Path, tab: str | None, size: 
         loop.exec()
     ok = timer.isActive()
     timer.stop()
+    if simulate_d:
+        window.model_panel.d.setValue(simulate_d)  # type: ignore[attr-defined]
+        if window.start_simulation():  # type: ignore[attr-defined]
+            window.sig_simulation_finished.connect(loop.quit)  # type: ignore[attr-defined]
+            timer.start(10 * SCREENSHOT_TIMEOUT_MS)
+            loop.exec()
+            timer.stop()
     for _ in range(5):
         app.processEvents()  # type: ignore[attr-defined]
     window.current_plot().ensure_drawn()  # type: ignore[attr-defined]

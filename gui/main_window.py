@@ -400,13 +400,11 @@ class MainWindow(QMainWindow):
             self._theory_bundle = payload
             for plot in self.plot_list:
                 plot.set_theory(payload)
-            snap = payload.snapshot[0] if payload.snapshot else None
-            if snap is None:
-                view = ResultView.from_result(payload)
-                picked = view.selected_points() if view is not None else []
-                snap = picked[0][2] if picked else None
+            view = ResultView.from_result(payload)
+            picked = view.selected_points() if view is not None else []
+            snap, label = (picked[0][2], picked[0][1]) if picked else (None, "")
             self.info.set_warnings([])
-            self.info.set_theory(snap, payload.result.message)
+            self.info.set_theory(snap, payload.result.message, label)
             self.banner.hide_error("theory")
             self.theory_label.setText("theory: drawn, refining…")
             self.sig_theory_drawn.emit()

@@ -97,11 +97,13 @@ class InfoPanel(QTextBrowser):
         self._warnings: list[str] = []
         self._point: Any = None
         self._message = ""
+        self._label = ""
         self.setHtml("<i>waiting for the theory…</i>")
 
-    def set_theory(self, point: Any, message: str = "") -> None:
+    def set_theory(self, point: Any, message: str = "", label: str = "") -> None:
         self._point = point
         self._message = message
+        self._label = label
         self._render()
 
     def set_warnings(self, warnings: list[str] | tuple[str, ...]) -> None:
@@ -118,6 +120,9 @@ class InfoPanel(QTextBrowser):
         m = p.model
         rows.append("<b>Equivalent sRF model</b> "
                     "<small>(F = √c W0 + u vᵀ; THEORY.md §1)</small>")
+        if self._label:
+            rows.append(f"<br><small>curve “{self._label}” (η̃ = {m.eta_tilde:g}, "
+                        f"α0 = {'∞' if m.alpha0 is None else f'{m.alpha0:g}'})</small>")
         rows.append("<table cellspacing='2'>")
         if sp is not None:
             for name, val in (("a_k", sp.a), ("π_k", sp.pi), ("u_k (spike)", sp.u),

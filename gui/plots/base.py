@@ -306,8 +306,6 @@ class PlotBase(QWidget):
                 axis._updateLabel()  # noqa: SLF001 - re-render label with the new style
                 # "(x0.001)" prefixes on unitless errors read as a different quantity
                 axis.enableAutoSIPrefix(False)
-                # log axes spanning < 2 decades otherwise label every minor tick
-                axis.setStyle(maxTickLevel=1, textFillLimits=[(0, 0.8), (2, 0.35)])
             item.showGrid(x=style.grid_alpha > 0, y=style.grid_alpha > 0,
                           alpha=style.grid_alpha)
             title = item.titleLabel.text

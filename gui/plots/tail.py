@@ -87,5 +87,8 @@ class TailPlot(PlotBase):
                     self._tables[f"sim_{model}{'_' + lab if lab else ''}"] = (
                         ["lambda", "fraction_geq"], np.column_stack([bulk, frac]))
         item.setLogMode(x=True, y=True)
+        # pyqtgraph labels every minor tick of a log axis spanning a decade or two;
+        # decades only (the cursor readout gives exact values)
+        item.getAxis("bottom").setStyle(maxTickLevel=0)
         self._set_title(item, "complementary CDF of the bulk (log–log)")
 

@@ -117,7 +117,7 @@ class WeightsPlot(PlotBase):
             self._p_ovl.addItem(pg.PlotDataItem([], [], pen=line.pen,
                                                 name=f"theory γ = ⟨v, θ⟩ = {gamma:.3f}"))
         if not sim_drawn:
-            hint = pg.TextItem("simulation: choose run kind 'weights' and Run simulation",
+            hint = pg.TextItem("no simulated weights:\nrun kind 'weights', then Run",
                                color=st.foreground, anchor=(0, 0))
             hint.setPos(0.0, 0.55)
             self._p_ovl.addItem(hint, ignoreBounds=True)
