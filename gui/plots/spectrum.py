@@ -228,12 +228,38 @@ class SpectrumPlot(PlotBase):
             # the bulk is the subject: frame it (outliers have their own panel)
             for item in (self._p_before, self._p_after):
                 item.setXRange(0.0, 1.08 * max(edges), padding=0)
+        if not log_y:
+            top = self._typical_top(theory_pts)
+            if top is not None:
+                for item in (self._p_before, self._p_after):
+                    item.setYRange(0.0, top, padding=0.02)
         if overlay:
             self._set_title(self._p_after, "before (dashed) and after (solid) the step")
         else:
             self._set_title(self._p_before, "before the step (η̃ = 0)")
             self._set_title(self._p_after, "after the step")
         self._set_title(self._p_out, "outliers" if has_out else "")
+
+    @staticmethod
+    def _typical_top(points: list[tuple[int, str, Any]]) -> float | None:
+        """A y range that shows the body of the densities, not an integrable spike.
+
+        Densities can diverge at a hard edge (n = p) or have a narrow peak (tanh); on a
+        uniform λ grid their 99th percentile frames the body. The full height is one
+        click away (pyqtgraph's auto-range button) or on a log axis (View menu).
+        """
+        tops = []
+        for _, _, p in points:
+            for spec in (p.theory_spectrum, p.theory_spectrum_before):
+                if spec is None or np.size(spec.grid) < 2:
+                    continue
+                grid = np.asarray(spec.grid, dtype=float)
+                uniform = np.linspace(grid[0], grid[-1], 801)
+                dens = np.interp(uniform, grid, np.asarray(spec.density, dtype=float))
+                tops.append(float(np.percentile(dens, 99)))
+        if not tops or max(tops) <= 0:
+            return None
+        return 1.25 * max(tops)
 
     @staticmethod
     def _pos(y: Any, log_y: bool) -> np.ndarray:
