@@ -510,6 +510,10 @@ class MainWindow(QMainWindow):
     @Slot(int, str, str)
     def _on_sim_error(self, _run_id: int, message: str, tb: str) -> None:
         self.banner.show_error(f"Simulation failed: {message}", tb, source="simulation")
+        if message.startswith("MemoryGuardError"):
+            # the sizes are the cause: show it at d (alpha and beta scale with it)
+            self.model_panel.mark_error("model.d", message)
+            self.toolbox.setCurrentIndex(0)
 
     @Slot(int)
     def _on_sim_cancelled(self, _run_id: int) -> None:

@@ -104,7 +104,6 @@ class WeightsPlot(PlotBase):
                                                name=f"{SIM_NAMES[model]} sim.")
                         self._p_ovl.addItem(bars)
                         sim_drawn = True
-                        self._p_ovl.legend.addItem(bars, f"{SIM_NAMES[model]} sim.")
                         self._tables[f"overlaps_{model}"] = (
                             ["index", "overlap"], np.column_stack([np.arange(len(values)),
                                                                    values]))

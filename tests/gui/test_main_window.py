@@ -291,3 +291,17 @@ def test_export_actions_write_files(qtbot, make_window, tmp_path, monkeypatch):
     w._on_export_data_triggered()  # again: the overwrite is confirmed, then forced
     assert any((tmp_path / "out").iterdir())
     assert not w.banner.isVisible(), w.banner.message.text()
+
+
+def test_memory_guard_is_shown_at_d(qtbot, make_window):
+    w = make_window()
+    wait_theory(qtbot, w)
+    w.run_panel.sim_network.setChecked(True)
+    w.model_panel.d.setValue(20000)
+    w.model_panel.alpha.setValue(1000.0)  # n = 2e7 samples: far beyond any machine
+    with qtbot.waitSignal(w.sig_simulation_finished, timeout=SIM_TIMEOUT):
+        assert w.start_simulation()
+    assert w.banner.isVisible() and "MemoryGuardError" in w.banner.message.text()
+    assert "model.d" in w.model_panel.marked_keys()
+    w.theory_tasks.cancel()
+    wait_theory(qtbot, w)
