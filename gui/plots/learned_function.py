@@ -28,7 +28,8 @@ class LearnedFunctionPlot(PlotBase):
         view = pg.PlotWidget()
         item = view.getPlotItem()
         self._set_labels(item, "κ = ⟨θ, x⟩", "E[ f̂(x) | κ ]")
-        self._add_legend(item, offset=(10, 10))
+        # bottom right: empty for increasing targets, above the kappa profile
+        self._add_legend(item, offset=(-10, -40))
         self._install_readout(item, "κ", "f̂")
         self._tables: dict[str, tuple[list[str], np.ndarray]] = {}
         return view
@@ -120,7 +121,7 @@ class LearnedFunctionPlot(PlotBase):
                     self._tables[f"sim_{model}{'_' + lab if lab else ''}"] = (
                         ["kappa", "fhat_mean", "fhat_sem"], np.column_stack([kb, mean, err]))
         item.setXRange(-KAPPA_SPAN, KAPPA_SPAN, padding=0.02)
-        self._set_title(item, "learned function along θ vs the target")
+        self._set_title(item, "learned function along θ")
 
     @staticmethod
     def _match_color(point: object, lines: list[tuple[str, np.ndarray, np.ndarray]]) -> int:

@@ -147,6 +147,6 @@ class LearningCurvesPlot(PlotBase):
         log_x = bool(self.options.get("log_x", False)) or (
             param in (None, "alpha") and bool(self.options.get("log_x_alpha", False)))
         item.setLogMode(x=log_x, y=bool(self.options.get("log_y", False)))
-        self._set_labels(item, self._x_label(param), "error  (test: solid, train: dotted)")
+        self._set_labels(item, self._x_label(param), "error")
         self._set_title(item, "test and training error")
 

@@ -14,7 +14,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 
-from gui.plots.base import PlotBase, curve_label, mkpen, pooled
+from gui.plots.base import PlotBase, curve_label, mkbrush, mkpen, pooled
 
 LAMBDA = "λ"
 RHO = "ρ(λ)"
@@ -49,7 +49,7 @@ class SpectrumPlot(PlotBase):
         self._p_out = pg.PlotItem()
         for item in (self._p_before, self._p_after):
             self._set_labels(item, f"{LAMBDA}  (eigenvalue of Φᵀ Φ / n)", f"density  {RHO}")
-        self._p_out.setLabel("bottom", f"outliers  {LAMBDA}  (order p)")
+        self._p_out.setLabel("bottom", f"outliers {LAMBDA}")
         self._p_out.hideAxis("left")
         self._p_out.setLogMode(x=True, y=False)
         self._p_out.setYRange(0, 1)
@@ -57,7 +57,6 @@ class SpectrumPlot(PlotBase):
         self._p_before.setYLink(self._p_after)
         self._add_legend(self._p_after)
         self._add_legend(self._p_before)
-        self._add_legend(self._p_out, offset=(5, 5))
         self._layout_mode: tuple[bool, bool] | None = None
         self._tables: dict[str, tuple[list[str], np.ndarray]] = {}
         self._view = view
@@ -187,18 +186,20 @@ class SpectrumPlot(PlotBase):
                     self._p_out.addItem(line)
             theory_txt = ", ".join(f"{x:.4g}" for _, _, x in out_theory)
             if theory_txt:
-                # an invisible item just to put the values in the legend
-                self._p_out.addItem(pg.PlotDataItem([], [], pen=mkpen(st.color(0),
-                                                                      st.line_width),
-                                                    name=f"theory: {theory_txt}"))
-                self._set_title(self._p_out, "outliers")
+                # the values go in the main legend: the narrow panel has no room for one
+                after_item.addItem(pg.PlotDataItem([], [], pen=mkpen(st.color(0), 1.0,
+                                                                     Qt.PenStyle.DotLine),
+                                                   name=f"outliers, theory: {theory_txt}"))
             if out_sim:
                 xs = np.array([x for _, _, x in out_sim if x > 0], dtype=float)
                 ys = np.linspace(0.2, 0.8, xs.size) if xs.size > 1 else np.full(xs.size, 0.5)
                 sim_txt = (f"{xs[0]:.4g}" if xs.size == 1
                            else f"{xs.min():.4g} … {xs.max():.4g} ({xs.size})")
-                self._points(self._p_out, xs, ys, st.color(1), symbol="d",
-                             name=f"sim.: {sim_txt}")
+                self._points(self._p_out, xs, ys, st.color(1), symbol="d")
+                after_item.addItem(pg.PlotDataItem([], [], pen=None, symbol="d",
+                                                   symbolBrush=mkbrush(st.color(1)),
+                                                   symbolPen=mkpen(st.color(1), 1.0),
+                                                   name=f"outliers, sim.: {sim_txt}"))
             self._p_out.setYRange(0, 1.4, padding=0)
             xs_all = [x for _, _, x in out_theory + out_sim if x > 0]
             if xs_all:
@@ -234,7 +235,7 @@ class SpectrumPlot(PlotBase):
                 for item in (self._p_before, self._p_after):
                     item.setYRange(0.0, top, padding=0.02)
         if overlay:
-            self._set_title(self._p_after, "before (dashed) and after (solid) the step")
+            self._set_title(self._p_after, "before (dashed) / after (solid)")
         else:
             self._set_title(self._p_before, "before the step (η̃ = 0)")
             self._set_title(self._p_after, "after the step")
