@@ -20,19 +20,23 @@ extra randomness. The sRF simulation (engine/srf.py) draws theta, W0, a and the 
 and test samples from the same streams, so network and sRF share them exactly.
 
 Memory: nothing of size ``n x p`` or ``n0 x p`` is ever held; samples are generated in
-chunks of ``chunk_rows(d, p)`` rows, ``Phi^T Phi`` is accumulated chunk by chunk (BLAS
-``syrk`` into the upper triangle) and the training error is obtained from the
-accumulated ``Phi^T Phi``, ``Phi^T y``, ``|y|^2``. The cancel token is checked between
-chunks, and long LAPACK calls run in a helper thread (LAPACK releases the GIL) so a
-cancel returns within a fraction of a second even at ``d = 4000``.
+chunks of ``chunk_rows(d, p)`` rows (in parallel, by independently seeded blocks of 64
+rows, so that they do not depend on the chunk size or on the number of threads),
+``Phi^T Phi`` is accumulated chunk by chunk (BLAS ``syrk`` into the upper triangle) and
+the training error is obtained from the accumulated ``Phi^T Phi``, ``Phi^T y``,
+``|y|^2``. The cancel token is checked between chunks, and long LAPACK calls run in a
+helper thread (numpy's LAPACK releases the GIL) so a cancel returns within a fraction of
+a second even at ``d = 4000``.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,7 +75,8 @@ FULL_RESIDUAL_MC_ALPHA = 64
 def chunk_rows(d: int, p: int) -> int:
     """Rows per sample chunk: buffers ``m x d`` and ``m x p`` stay ~32 MB each, and one
     chunk's product ``X_c F^T`` stays below :data:`CHUNK_WORK` multiply-adds."""
-    return int(max(64, min(CHUNK_NUMBERS // max(d, p, 1), CHUNK_WORK // max(d * p, 1))))
+    m = max(BLOCK_ROWS, min(CHUNK_NUMBERS // max(d, p, 1), CHUNK_WORK // max(d * p, 1)))
+    return int(m - m % BLOCK_ROWS)
 
 
 def streams(seed: int) -> dict[str, np.random.Generator]:
@@ -80,15 +85,64 @@ def streams(seed: int) -> dict[str, np.random.Generator]:
     return {name: np.random.default_rng(ss) for name, ss in zip(STREAMS, children, strict=True)}
 
 
-def data_streams(seed: int, which: str) -> tuple[np.random.Generator, np.random.Generator]:
-    """Fresh ``(x_rng, noise_rng)`` for the data set ``which`` (``step``/``train``/``test``).
+#: Rows of one independently seeded block of Gaussian samples (see BlockNormals).
+BLOCK_ROWS = 64
+
+_POOL: ThreadPoolExecutor | None = None
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _POOL
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1),
+                                   thread_name_prefix="fsl-normals")
+    return _POOL
+
+
+class BlockNormals:
+    """Gaussian sample rows generated in parallel, reproducibly.
+
+    Row block ``b`` (rows ``64 b .. 64 b + 63`` of the data set) comes from its own
+    generator seeded by ``SeedSequence(entropy, spawn_key + (b,))``, so the samples do not
+    depend on the chunk size nor on the number of threads, and blocks can be filled by
+    several threads at once (numpy releases the GIL while filling). Generating normals is
+    the largest cost of a simulation after BLAS/LAPACK (~30 ns each), hence the threads.
+    """
+
+    def __init__(self, ss: np.random.SeedSequence) -> None:
+        self.ss = ss
+
+    def _fill_block(self, X: np.ndarray, first_row: int, b: int) -> None:
+        key = np.random.SeedSequence(self.ss.entropy, spawn_key=self.ss.spawn_key + (b,))
+        lo = b * BLOCK_ROWS - first_row
+        np.random.default_rng(key).standard_normal(out=X[lo:lo + BLOCK_ROWS])
+
+    def fill(self, X: np.ndarray, first_row: int) -> None:
+        """Fill ``X`` (``m x d``) with rows ``first_row .. first_row + m - 1``.
+
+        ``first_row`` must be a multiple of :data:`BLOCK_ROWS`.
+        """
+        if first_row % BLOCK_ROWS:
+            raise ValueError(f"first_row must be a multiple of {BLOCK_ROWS}, got {first_row}")
+        m = X.shape[0]
+        b0 = first_row // BLOCK_ROWS
+        blocks = range(b0, b0 + -(-m // BLOCK_ROWS))
+        if len(blocks) >= 4 and X.size >= 100_000 and (os.cpu_count() or 1) > 1:
+            list(_pool().map(lambda b: self._fill_block(X, first_row, b), blocks))
+        else:
+            for b in blocks:
+                self._fill_block(X, first_row, b)
+
+
+def data_streams(seed: int, which: str) -> tuple[BlockNormals, np.random.Generator]:
+    """Fresh ``(x_source, noise_rng)`` for the data set ``which`` (``step``/``train``/...).
 
     Re-created on demand, so the same samples can be drawn twice (e.g. the spectrum
     before the step uses exactly the readout samples used after it).
     """
     ss = np.random.SeedSequence(int(seed)).spawn(len(STREAMS))[STREAMS.index(which)]
     x_ss, noise_ss = ss.spawn(2)
-    return np.random.default_rng(x_ss), np.random.default_rng(noise_ss)
+    return BlockNormals(x_ss), np.random.default_rng(noise_ss)
 
 
 @dataclass(frozen=True)
@@ -142,24 +196,29 @@ def sample_chunks(
     theta: np.ndarray,
     target: Activation,
     noise: float,
-    x_rng: np.random.Generator,
+    x_rng: BlockNormals | np.random.Generator,
     noise_rng: np.random.Generator,
     chunk: int,
     cancel: CancelLike | None = None,
 ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Yield ``(X_c, kappa_c, y_c)`` chunks of ``n`` fresh samples.
 
-    ``X_c`` is a reused buffer (``m x d``, valid until the next chunk). The stream of
-    samples does not depend on ``chunk`` (numpy generators draw sequentially).
+    ``X_c`` is a reused buffer (``m x d``, valid until the next chunk). The samples do not
+    depend on ``chunk`` (block-seeded :class:`BlockNormals`, or a sequential generator).
     Checks ``cancel`` before every chunk.
     """
+    if isinstance(x_rng, BlockNormals):
+        chunk = max(BLOCK_ROWS, chunk - chunk % BLOCK_ROWS)
     buf = np.empty((min(chunk, n), d))
     sd = math.sqrt(noise)
     for start in range(0, n, chunk):
         check_cancel(cancel)
         m = min(chunk, n - start)
         X = buf[:m]
-        x_rng.standard_normal(out=X)
+        if isinstance(x_rng, BlockNormals):
+            x_rng.fill(X, start)
+        else:
+            x_rng.standard_normal(out=X)
         kappa = X @ theta
         y = target.f(kappa)
         if noise > 0:
@@ -394,7 +453,7 @@ def batch_gradient(
     target: Activation,
     noise: float,
     n0: int,
-    x_rng: np.random.Generator,
+    x_rng: BlockNormals | np.random.Generator,
     noise_rng: np.random.Generator,
     *,
     residual: str = "labels",
@@ -413,7 +472,9 @@ def batch_gradient(
         The teacher.
     n0 : int
         Batch size; processed in chunks (never an ``n0 x p`` matrix).
-    x_rng, noise_rng : Generator
+    x_rng : BlockNormals or Generator
+        Source of the samples ``x`` (see :func:`data_streams`).
+    noise_rng : Generator
     residual : {"labels", "full"}
         ``r = y`` or ``r = y - f(x; W, a)``.
     labels : bool
