@@ -181,7 +181,7 @@ def draw_init(model: ModelConfig, seed: int, cancel: CancelLike | None = None) -
         check_cancel(cancel)
         rng["w0"].standard_normal(out=W0[i:i + step])
     if model.w_init == "sphere":
-        W0 /= np.linalg.norm(W0, axis=1, keepdims=True)
+        W0 /= np.sqrt(np.einsum("ij,ij->i", W0, W0))[:, None]  # no p x d temporary
     else:
         W0 *= 1.0 / math.sqrt(d)
     values = np.asarray(model.a_law.values, dtype=float)
