@@ -417,5 +417,22 @@ class PlotBase(QWidget):
         return edges, density
 
 
+def log_ticks(lo_exp: int = -6, hi_exp: int = 6) -> list[list[tuple[float, str]]]:
+    """Fixed 1-2-5 ticks for a log axis (positions in log10 units, as pyqtgraph wants).
+
+    Why: over a decade or two pyqtgraph labels every minor tick (0.06 0.07 0.08 ...),
+    which collide; 1, 2, 5 per decade stay readable at any zoom.
+    """
+    major = [(float(k), f"{10.0 ** k:g}") for k in range(lo_exp, hi_exp + 1)]
+    minor = [(float(np.log10(m * 10.0 ** k)), f"{m * 10.0 ** k:g}")
+             for k in range(lo_exp, hi_exp) for m in (2, 5)]
+    return [major, minor]
+
+
+def set_log_ticks(axis: Any, log: bool) -> None:
+    """Use :func:`log_ticks` on a log axis, pyqtgraph's automatic ticks otherwise."""
+    axis.setTicks(log_ticks() if log else None)
+
+
 def nan_to_none(x: float) -> float | None:
     return None if x is None or not math.isfinite(x) else x

@@ -13,7 +13,14 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 
-from gui.plots.base import SIM_NAMES, SIM_SYMBOLS, PlotBase, curve_label, sim_values
+from gui.plots.base import (
+    SIM_NAMES,
+    SIM_SYMBOLS,
+    PlotBase,
+    curve_label,
+    set_log_ticks,
+    sim_values,
+)
 
 PARAM_LABELS = {"alpha": "n/d", "beta": "p/d = β", "lam": "λ (ridge, sum convention)",
                 "eta_tilde": "η̃", "alpha0": "n0/d = α0", "noise": "Δ (label noise)",
@@ -147,6 +154,7 @@ class LearningCurvesPlot(PlotBase):
         log_x = bool(self.options.get("log_x", False)) or (
             param in (None, "alpha") and bool(self.options.get("log_x_alpha", False)))
         item.setLogMode(x=log_x, y=bool(self.options.get("log_y", False)))
+        set_log_ticks(item.getAxis("bottom"), log_x)
         self._set_labels(item, self._x_label(param), "error")
         self._set_title(item, "test and training error")
 

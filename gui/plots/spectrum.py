@@ -14,7 +14,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 
-from gui.plots.base import PlotBase, curve_label, mkbrush, mkpen, pooled
+from gui.plots.base import PlotBase, curve_label, mkbrush, mkpen, pooled, set_log_ticks
 
 LAMBDA = "λ"
 RHO = "ρ(λ)"
@@ -220,6 +220,7 @@ class SpectrumPlot(PlotBase):
 
         for item in (self._p_before, self._p_after):
             item.setLogMode(x=log_x, y=log_y)
+            set_log_ticks(item.getAxis("bottom"), log_x)
         edges = [float(np.max(p.theory_spectrum.edges)) for _, _, p in theory_pts
                  if p.theory_spectrum is not None and np.size(p.theory_spectrum.edges)]
         edges += [float(np.max(p.theory_spectrum_before.edges)) for _, _, p in theory_pts

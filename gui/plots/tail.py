@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 
-from gui.plots.base import PlotBase, curve_label
+from gui.plots.base import PlotBase, curve_label, set_log_ticks
 from gui.tasks import ccdf_from_density
 
 
@@ -87,8 +87,6 @@ class TailPlot(PlotBase):
                     self._tables[f"sim_{model}{'_' + lab if lab else ''}"] = (
                         ["lambda", "fraction_geq"], np.column_stack([bulk, frac]))
         item.setLogMode(x=True, y=True)
-        # pyqtgraph labels every minor tick of a log axis spanning a decade or two;
-        # decades only (the cursor readout gives exact values)
-        item.getAxis("bottom").setStyle(maxTickLevel=0)
+        set_log_ticks(item.getAxis("bottom"), True)
         self._set_title(item, "complementary CDF of the bulk (log–log)")
 
