@@ -220,10 +220,14 @@ def test_preset_menu_sets_every_parameter(qtbot, make_window):
     w = make_window()
     assert set(w.preset_actions) == set(list_presets())
     name = "Large step, a = ±1"
+    wait_theory(qtbot, w)
+    runs = w.theory_tasks.run_id
     with qtbot.waitSignal(w.sig_theory_drawn, timeout=THEORY_TIMEOUT):
         w.preset_actions[name].trigger()
     config = load_preset(name)
     assert w.config.model == config.model and w.config.run == config.run
+    qtbot.wait(300)  # longer than the debounce: a batch edit must not queue more runs
+    assert w.theory_tasks.run_id == runs + 1
     wait_theory(qtbot, w)
 
 
