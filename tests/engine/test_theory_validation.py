@@ -5,7 +5,8 @@ Tolerances are derived from the size, not tuned to pass:
 - spectra: Kolmogorov distance between the bulk eigenvalues and the theoretical CDF,
   averaged over two seeds, below ``0.4 / sqrt(p)`` (THEORY.md §7 reports 0.003–0.008 at
   p = 1000, i.e. ``0.1–0.25 / sqrt(p)``; the statistical floor scales like ``p^-1/2``);
-- order-p outliers: relative error below ``3.5 / sqrt(n)`` (fluctuations ``O(n^-1/2)``);
+- order-p outliers: relative error below 4 predicted standard deviations
+  (``sd(f^2)/E f^2/sqrt(n)``, see :func:`_outlier_rel_sd`) plus ``2/sqrt(n)``;
 - errors: seed-averaged, ``|gap| < 3 standard errors + 20/d`` (finite-size bias ``O(1/d)``,
   THEORY.md §7: within a few percent at d = 1000).
 """
@@ -56,6 +57,29 @@ SPECTRUM_CASES = [
 ]
 
 
+def _outlier_rel_sd(m: ModelConfig) -> np.ndarray:
+    """Predicted relative standard deviation of each order-p outlier (largest first).
+
+    An outlier is ``(p/n) sum_nu f(kappa_nu)^2`` with ``f = sum_k sqrt(pi_k) e_k mu0_k``
+    (``e`` its eigenvector in class space), so its relative fluctuation is
+    ``sd(f^2) / E f^2 / sqrt(n)`` (e.g. 7 % for relu, eta_tilde = 5, at n = 800).
+    """
+    from engine.theory._core import model_data
+
+    D = model_data(m, NUM)
+    sq = np.sqrt(D.pi)
+    M0 = (D.m0 * D.omega) @ D.m0.T
+    ev, vec = np.linalg.eigh(sq[:, None] * M0 * sq[None, :])
+    out = []
+    for j in np.argsort(ev)[::-1]:
+        if ev[j] <= max(1e-14, 1e-9 * ev.max()):
+            continue
+        f2 = ((sq * vec[:, j]) @ D.m0) ** 2
+        mean = D.omega @ f2
+        out.append(math.sqrt(D.omega @ (f2 - mean) ** 2) / mean / math.sqrt(m.n))
+    return np.asarray(out)
+
+
 def _simulate(kind: str, model: ModelConfig, seed: int, **kw):
     fn = srf.simulate_srf if kind == "srf" else network.simulate_network
     return fn(model, seed, **kw)
@@ -74,12 +98,14 @@ def test_bulk_and_outliers_match_simulation(kind, sigma, sigma_star, law, eta, a
         ks.append(_ks(sim.eigenvalues, sp))
     assert np.mean(ks) < 0.4 / math.sqrt(m.p), ks
     # Outliers well separated from the bulk (p eig > 5 edges) must be found at the
-    # predicted positions.
-    strong = sp.outliers[sp.outliers > 5 * sp.edges[-1, 1]]
-    tol = 3.5 / math.sqrt(m.n)
+    # predicted positions, within 4 predicted standard deviations plus 2/sqrt(n) for the
+    # leading-order bias (THEORY.md pitfall 6).
+    keep = sp.outliers > 5 * sp.edges[-1, 1]
+    strong = sp.outliers[keep]
+    tol = 4 * _outlier_rel_sd(m)[keep] + 2.0 / math.sqrt(m.n)
     for sim in sims:
         top = np.sort(sim.eigenvalues)[::-1][: strong.size]
-        np.testing.assert_allclose(top, strong, rtol=tol)
+        assert np.all(np.abs(top / strong - 1) < tol), (top, strong, tol)
         # ... and nothing else of order p.
         assert sim.eigenvalues[-strong.size - 1] < 3 * sp.edges[-1, 1]
 
