@@ -10,6 +10,8 @@ step it bends towards it. The shaded profile at the bottom is the density of
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pyqtgraph as pg
 
@@ -108,7 +110,10 @@ class LearnedFunctionPlot(PlotBase):
                     means = np.array([s.fhat_mean[:m] for s in seeds], dtype=np.float64)
                     sems = np.array([s.fhat_sem[:m] if s.fhat_sem is not None
                                      else np.zeros(m) for s in seeds], dtype=np.float64)
-                    mean = np.nanmean(means, axis=0)
+                    with warnings.catch_warnings():
+                        # a kappa bin empty in every seed stays NaN (drawn as a gap)
+                        warnings.simplefilter("ignore", RuntimeWarning)
+                        mean = np.nanmean(means, axis=0)
                     # standard error of the seed average
                     err = np.sqrt(np.nansum(sems**2, axis=0)) / len(seeds)
                     sel = np.abs(kb) <= KAPPA_SPAN
