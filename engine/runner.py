@@ -197,11 +197,22 @@ def _learning_curves(config: Config, base: ModelConfig, progress: ProgressFn,
         return [None] * n
 
 
+def _monotone(progress: ProgressFn) -> ProgressFn:
+    """Never report a smaller fraction than before (stage estimates are rough)."""
+    best = [0.0]
+
+    def _report(fraction: float, message: str) -> None:
+        best[0] = max(best[0], min(max(float(fraction), 0.0), 1.0))
+        progress(best[0], message)
+
+    return _report
+
+
 def _execute(config: Config, *, simulate: bool, progress: ProgressFn | None,
              cancel: CancelLike | None, on_point: OnPoint | None) -> RunResult:
     t0 = time.perf_counter()
     started = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
-    progress = progress or null_progress
+    progress = _monotone(progress or null_progress)
     check_cancel(cancel)
     sim_models = tuple(config.run.simulate) if simulate else ()
     if sim_models:
