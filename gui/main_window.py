@@ -91,6 +91,9 @@ class MainWindow(QMainWindow):
         self._config: Config | None = None
         self._theory_bundle: Any = None
         self._sim_result: Any = None
+        # A memory-guard refusal marks d until the sizes change; the live-theory
+        # revalidation that follows every edit must not wipe it.
+        self._memory_mark: tuple[tuple[Any, ...], str] | None = None
         self._sim_view: ResultView | None = None
         self._session_path: Path | None = None
         self._sim_started = 0.0
@@ -322,10 +325,22 @@ class MainWindow(QMainWindow):
         try:
             data = {"schema": SCHEMA, "model": self.model_panel.values(),
                     "run": self.run_panel.values(), "numerics": self.numerics_panel.values()}
-            return Config.from_dict(data)
+            config = Config.from_dict(data)
         except ConfigError as exc:
             self._mark_input_error(exc)
             return None
+        if self._memory_mark is not None:
+            sizes, message = self._memory_mark
+            if sizes == self._sizes(config):
+                self.model_panel.mark_error("model.d", message)
+            else:
+                self._memory_mark = None
+        return config
+
+    @staticmethod
+    def _sizes(config: Config) -> tuple[Any, ...]:
+        m = config.model
+        return (m.d, m.beta, m.alpha, m.alpha0, config.run.n_test, config.run.memory_fraction)
 
     def _mark_input_error(self, exc: ConfigError) -> None:
         key = exc.key
@@ -513,6 +528,10 @@ class MainWindow(QMainWindow):
         if message.startswith("MemoryGuardError"):
             # the sizes are the cause: show it at d (alpha and beta scale with it)
             self.model_panel.mark_error("model.d", message)
+            config = self.current_config()
+            if config is not None:
+                self._memory_mark = (self._sizes(config), message)
+                self.model_panel.mark_error("model.d", message)
             self.toolbox.setCurrentIndex(0)
 
     @Slot(int)
