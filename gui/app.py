@@ -115,6 +115,8 @@ def _screenshot(app: object, window: object, path: Path, tab: str | None, size: 
         loop.exec()
     ok = timer.isActive()
     timer.stop()
+    # Only the simulation may end the next wait: changing d re-runs the (quick) theory.
+    window.sig_theory_finished.disconnect(loop.quit)  # type: ignore[attr-defined]
     if simulate_d:
         window.model_panel.d.setValue(simulate_d)  # type: ignore[attr-defined]
         if window.start_simulation():  # type: ignore[attr-defined]
