@@ -47,7 +47,6 @@ SPECTRUM_CASES = [
     ("srf", "tanh", "tanh", ALaw(), 3.0, None),
     ("network", "tanh", "tanh", ALaw(), 3.0, None),
     ("srf", "relu", "tanh", PM, 3.0, None),
-    ("network", "relu", "tanh", PM, 3.0, None),
     ("srf", "relu", "tanh", ALaw(), 5.0, None),
     ("srf", "tanh", "tanh", K3, 2.0, None),
     ("srf", "tanh", "tanh", PM, 3.0, 16.0),
@@ -110,9 +109,10 @@ def test_bulk_and_outliers_match_simulation(kind, sigma, sigma_star, law, eta, a
         assert sim.eigenvalues[-strong.size - 1] < 3 * sp.edges[-1, 1]
 
 
+# In the large batch the simulated network and sRF agree to ~1e-3 (the step is exact);
+# the network is checked where it differs: the finite batch.
 ERROR_CASES = [
     ("srf", "tanh", "tanh", ALaw(), 3.0, None),
-    ("network", "tanh", "tanh", ALaw(), 3.0, None),
     ("srf", "relu", "tanh", PM, 3.0, None),
     ("srf", "relu", "relu", ALaw(), 1.0, None),
     ("srf", "tanh", "tanh", ALaw(), 0.0, None),
@@ -141,7 +141,6 @@ def test_errors_match_simulation(kind, sigma, sigma_star, law, eta, alpha0):
 
 
 @pytest.mark.parametrize("sigma,sigma_star,alpha0", [("relu", "relu", None),
-                                                     ("tanh", "tanh", None),
                                                      ("tanh", "tanh", 16.0)])
 def test_k3_weak_direction_finite_p(sigma, sigma_star, alpha0):
     # THEORY.md pitfall 5: with a weak mean direction (K = 3 law) the asymptotic theory
