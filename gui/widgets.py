@@ -163,6 +163,13 @@ class InfoPanel(QTextBrowser):
                         f" (bias {r.bias:.4g}, variance {r.variance:.4g})")
             if p.theory_ridge_rf is not None:
                 rows.append(f"; random features test {p.theory_ridge_rf.test_error:.4g}")
+            if r.warnings and r.test_error_finite_p is not None:
+                # A weak mean direction makes the asymptotic value optimistic at this p
+                # (THEORY.md pitfall 5): show the finite-p treatment beside it.
+                train_fp = ("" if r.train_error_finite_p is None
+                            else f", train {r.train_error_finite_p:.4g}")
+                rows.append(f"<br>at p = {m.p} (weak mean directions not stiff): test "
+                            f"{r.test_error_finite_p:.4g}{train_fp}")
         warnings = list(self._warnings)
         if p.theory_ridge is not None:
             warnings += [w for w in p.theory_ridge.warnings if w not in warnings]
