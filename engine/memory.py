@@ -65,10 +65,10 @@ def model_peak_bytes(model: ModelConfig, kind: str = "spectrum",
     if model.large_batch:
         step = quad_bytes(model) // _F8 + 256 * 1201 * 3 + p * 64
         if model.residual == "full":  # Monte Carlo part: a finite-batch gradient
-            step += chunk + 2 * d * p
+            step += chunk + 3 * d * p
     else:
-        step = chunk + 2 * d * p
-    readout = chunk + 4 * p * p
+        step = chunk + 3 * d * p  # W0, accumulator, product buffer
+    readout = chunk + 5 * p * p  # Gram, its per-chunk product, ridge matrix, factor, copy
     wstage = 4 * p * p + 2 * p * d if kind == "weights" else 0
     return _F8 * (weights + max(step, readout, wstage))
 

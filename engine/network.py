@@ -43,7 +43,6 @@ from typing import Any
 import numpy as np
 import scipy.linalg as sla
 from scipy import special
-from scipy.linalg.blas import dgemm, dsyrk
 
 from engine.activations import Activation, gauss_hermite, get_activation
 from engine.config import ModelConfig
@@ -489,9 +488,11 @@ def batch_gradient(
     progress = progress or null_progress
     p, d = W.shape
     chunk = chunk_rows(d, p)
-    # Fortran-ordered d x p accumulator updated by dgemm with beta = 1 (no d x p temporary
-    # per chunk); its transpose is the C-ordered p x d result, without a copy.
-    acc = np.zeros((d, p), order="F")
+    # d x p accumulator plus one reused product buffer. numpy's matmul releases the GIL;
+    # scipy's dgemm wrapper (which could accumulate in place) holds it for the whole
+    # chunk and froze the GUI thread. The transpose is the p x d result, without a copy.
+    acc = np.zeros((d, p))
+    part = np.empty((d, p))
     h = np.empty((min(chunk, n0), p))
     inv_sqrt_p = 1.0 / math.sqrt(p)
     done = 0
@@ -505,8 +506,8 @@ def batch_gradient(
             r = r - (sigma.f(H) @ a) * inv_sqrt_p
         D = _fprime_inplace(sigma, H)
         D *= r[:, None]
-        # X.T (d x m) and D.T (p x m) are Fortran-ordered views: acc += X^T D.
-        acc = dgemm(1.0, X.T, D.T, beta=1.0, c=acc, trans_b=1, overwrite_c=1)
+        np.matmul(X.T, D, out=part)
+        acc += part
         done += m
         progress(done / n0, "gradient step")
     acc *= 1.0 / n0
@@ -567,7 +568,7 @@ class FeatureStats:
     Attributes
     ----------
     gram : ndarray (p, p), Fortran order
-        ``Phi^T Phi`` (un-normalised); only the upper triangle is filled.
+        ``Phi^T Phi`` (un-normalised), both triangles filled; ``gram.T`` is C-ordered.
     phi_y : ndarray (p,)
         ``Phi^T y``.
     y_sq : float
@@ -591,12 +592,15 @@ def feature_stats(
 ) -> FeatureStats:
     """Accumulate ``Phi^T Phi``, ``Phi^T y``, ``|y|^2`` over chunks, ``Phi = sigma(X F^T)``.
 
-    ``syrk`` into the upper triangle of a Fortran-ordered ``p x p`` buffer: half the
-    flops of a general product and no ``p x p`` temporary per chunk.
+    ``np.matmul(Phi.T, Phi)`` runs BLAS ``syrk`` (numpy recognises the transposed
+    self-product: half the flops of a general product) and releases the GIL.
+    scipy's ``dsyrk`` wrapper is as fast but holds the GIL for the whole call, which
+    froze the GUI thread for 80-300 ms per chunk at d = 2000.
     """
     progress = progress or null_progress
     p = F.shape[0]
-    gram = np.zeros((p, p), order="F")
+    gram_c = np.zeros((p, p))  # C-ordered; returned as its Fortran-ordered transpose
+    part = np.empty((p, p))
     phi_y = np.zeros(p)
     y_sq = 0.0
     h = None
@@ -608,13 +612,13 @@ def feature_stats(
         H = h[:m]
         np.matmul(X, F.T, out=H)
         Phi = apply_activation(sigma, H)
-        # Phi is C-ordered (m x p): Phi.T is Fortran-ordered (p x m), A A^T = Phi^T Phi.
-        gram = dsyrk(1.0, Phi.T, beta=1.0, c=gram, trans=0, lower=0, overwrite_c=1)
+        np.matmul(Phi.T, Phi, out=part)
+        gram_c += part
         phi_y += y @ Phi
         y_sq += float(y @ y)
         done += m
         progress(done / n, "features")
-    return FeatureStats(gram=gram, phi_y=phi_y, y_sq=y_sq, n=done)
+    return FeatureStats(gram=gram_c.T, phi_y=phi_y, y_sq=y_sq, n=done)
 
 
 def _run_interruptible(fn: Callable[[], Any], cancel: CancelLike | None) -> Any:
@@ -665,8 +669,7 @@ def ridge_solve(stats: FeatureStats, lam_int: float) -> tuple[np.ndarray, float]
     n = stats.n
     p = stats.phi_y.size
     rhs = stats.phi_y / n
-    # gram is Fortran-ordered with its upper triangle filled, so gram.T is a C-ordered
-    # view with the *lower* triangle filled. numpy's LAPACK is 3-6x slower on
+    # gram.T is a C-ordered view (see FeatureStats). numpy's LAPACK is 3-6x slower on
     # Fortran-ordered input (it copies with strides), hence the transposed views.
     M = stats.gram.T / n  # new C-ordered array: the Gram stays intact for the spectrum
     M.flat[:: p + 1] += lam_int
@@ -701,7 +704,7 @@ def gram_eigenvalues(stats: FeatureStats, cancel: CancelLike | None = None) -> n
     numpy's LAPACK releases the GIL (scipy's wrappers do not), so the call runs in a
     helper thread while the caller polls ``cancel``. Scales ``stats.gram`` in place.
     """
-    G = stats.gram.T  # C-ordered view, lower triangle filled (see ridge_solve)
+    G = stats.gram.T  # C-ordered view (see FeatureStats)
     G *= 1.0 / stats.n
     return _run_interruptible(lambda: np.linalg.eigvalsh(G, UPLO="L"), cancel)
 
@@ -789,8 +792,9 @@ def weight_stats(
     with np.errstate(divide="ignore", invalid="ignore"):
         top_overlaps = np.abs(proj) / np.sqrt(np.maximum(top_l, 1e-300))
     dW = W1 - W0
-    l_d, u_d = sla.eigh(dW @ dW.T, subset_by_index=[p - 1, p - 1], check_finite=False)
-    v = dW.T @ u_d[:, 0]
+    # numpy's eigh releases the GIL (scipy's subset eigh held it for ~1 s at p = 1500).
+    u_top = np.linalg.eigh(dW @ dW.T)[1][:, -1]
+    v = dW.T @ u_top
     nv = np.linalg.norm(v)
     spike_overlap = float(abs(v @ theta) / nv) if nv > 0 else 0.0
     return evals, spike_overlap, top_overlaps

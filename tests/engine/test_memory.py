@@ -30,10 +30,10 @@ def test_estimate_covers_the_large_arrays():
     need = estimate_peak_bytes(cfg)
     # At least W0, W1, the Gram, the ridge matrix, its factor and numpy's working copy.
     assert need >= BASE_BYTES + 8 * (2 * p * d + 4 * p * p)
-    # ... plus at most one chunk of samples and its products.
+    # ... plus the per-chunk Gram product and at most one chunk of samples and its products.
     from engine.network import chunk_rows
 
-    assert need <= BASE_BYTES + 8 * (2 * p * d + 4 * p * p + chunk_rows(d, p) * (d + 4 * p))
+    assert need <= BASE_BYTES + 8 * (2 * p * d + 5 * p * p + chunk_rows(d, p) * (d + 4 * p))
 
 
 def test_estimate_grows_with_d_beta_and_takes_the_largest_sweep_point():
