@@ -91,38 +91,28 @@ def _plan(config: Config, simulate: bool) -> _Plan:
 
 
 def _theory_module():
-    import engine.theory as theory  # lazy: written in parallel by the theory helper
+    """The theory package (one indirection, so tests can substitute a stand-in)."""
+    import engine.theory as theory
 
     return theory
 
 
-class _Failures:
-    def __init__(self) -> None:
-        self.items: list[str] = []
-        self.convergence = False
 
-    def record(self, where: str, exc: BaseException, *, convergence: bool) -> str:
-        msg = f"{where}: {exc}"
-        self.items.append(msg)
-        self.convergence = self.convergence or convergence
-        return msg
-
-
-def _call_theory(errors: list[str], failures: _Failures, where: str, what: str,
+def _call_theory(errors: list[str], failures: list[str], where: str, what: str,
                  fn: Callable[[], Any]) -> Any:
-    """Call one theory function; record (not raise) non-convergence and a missing solver."""
+    """Call one theory function; record (not raise) non-convergence.
+
+    Any other exception is a bug and propagates (the GUI shows it with its traceback).
+    """
     try:
         return fn()
     except ConvergenceError as exc:
-        errors.append(failures.record(f"{where}, {what}", exc, convergence=True))
-    except (ImportError, AttributeError, NotImplementedError) as exc:
-        errors.append(failures.record(f"{where}, {what}",
-                                      RuntimeError(f"theory solver not available ({exc})"),
-                                      convergence=False))
+        failures.append(f"{where}, {what}: {exc}")
+        errors.append(failures[-1])
     return None
 
 
-def _theory_point(config: Config, model: ModelConfig, where: str, failures: _Failures,
+def _theory_point(config: Config, model: ModelConfig, where: str, failures: list[str],
                   ridge_pre: tuple[Any, Any] | None, progress: ProgressFn,
                   cancel: CancelLike | None) -> dict[str, Any]:
     """Every theory quantity the run's kind asks for at one point."""
@@ -193,7 +183,7 @@ def _learning_curves(config: Config, base: ModelConfig, progress: ProgressFn,
                                        list(sweep.values), config.numerics,
                                        progress=sub_progress(progress, 0.5, 1.0), cancel=cancel)
         return list(zip(after, before, strict=True))
-    except (ConvergenceError, ImportError, AttributeError, NotImplementedError):
+    except ConvergenceError:  # solved point by point instead, to pin where it fails
         return [None] * n
 
 
@@ -224,7 +214,7 @@ def _execute(config: Config, *, simulate: bool, progress: ProgressFn | None,
     values = sweep.values if sweep is not None else (None,)
     curves = config.run.curves or (None,)
     kind = config.run.kind
-    failures = _Failures()
+    failures: list[str] = []  # where the theory did not converge
     done = 0.0
     curve_results: list[CurveResult] = []
     n_curves = len(curves)
@@ -280,17 +270,15 @@ def _execute(config: Config, *, simulate: bool, progress: ProgressFn | None,
         curve_results.append(CurveResult(label=label, overrides=dict(overrides),
                                          points=tuple(points)))
     progress(1.0, "done")
-    if failures.items:
-        head = ("the theory did not converge" if failures.convergence
-                else "the theory was not available")
-        message = head + " at: " + "; ".join(failures.items)
+    if failures:
+        message = "the theory did not converge at: " + "; ".join(failures)
     else:
         message = "ok"
     return RunResult(
         config=config, curves=tuple(curve_results),
         sweep_param=sweep.param if sweep is not None else None,
         sweep_values=tuple(values) if sweep is not None else (),
-        success=not failures.convergence, message=message,
+        success=not failures, message=message,
         elapsed=time.perf_counter() - t0, started=started, versions=versions())
 
 
