@@ -124,12 +124,7 @@ def _theory_point(config: Config, model: ModelConfig, where: str, failures: list
     def th():
         return _theory_module()
 
-    out["srf_params"] = _call_theory(errors, failures, where, "equivalent sRF",
-                                     lambda: th().equivalent_srf(model))
-    if out["srf_params"] is None:
-        from engine.srf import _srf_params
-
-        out["srf_params"] = _srf_params(model)
+    out["srf_params"] = th().equivalent_srf(model)  # closed form (THEORY.md §1)
     progress(0.05, "theory: sRF constants")
     check_cancel(cancel)
     if kind == "spectrum":

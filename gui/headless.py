@@ -27,12 +27,14 @@ import traceback
 from pathlib import Path
 from typing import Any, TextIO
 
-EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_CONFIG = 2
-EXIT_THEORY = 3
-EXIT_MEMORY = 4
-EXIT_INTERRUPT = 130
+from engine.cli import (  # the same exit codes as `python -m engine run`
+    EXIT_CONFIG,
+    EXIT_ERROR,
+    EXIT_INTERRUPT,
+    EXIT_MEMORY,
+    EXIT_OK,
+    EXIT_THEORY,
+)
 
 FIGURE_FORMATS = ("png", "svg", "pdf")
 

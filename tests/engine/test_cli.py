@@ -83,10 +83,10 @@ def test_theory_failure_exits_3_saying_where(tmp_path, monkeypatch, capsys):
 
     import types
 
-    from engine.srf import _srf_params
+    from engine.theory import equivalent_srf
 
     fake = types.SimpleNamespace(
-        equivalent_srf=_srf_params, solve_ridge=fail_ridge, expressivity=lambda m, n=None: None,
+        equivalent_srf=equivalent_srf, solve_ridge=fail_ridge, expressivity=lambda m, n=None: None,
         learning_curve=lambda *a, **k: (_ for _ in ()).throw(ConvergenceError("lc")))
     monkeypatch.setattr(runner, "_theory_module", lambda: fake)
     path = _write(tmp_path, run={"theory": True, "seeds": [0]})

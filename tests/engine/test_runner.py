@@ -46,9 +46,9 @@ def _fake_theory(fail_at=None):
                                    f"iterations (tried damping 0.5, 0.25)")
 
     def equivalent_srf(model):
-        from engine.srf import _srf_params
+        from engine.theory import equivalent_srf as real
 
-        return _srf_params(model)
+        return real(model)
 
     def solve_spectrum(model, numerics=None, *, centred=False, progress=None, cancel=None):
         check(model, "spectrum")

@@ -31,8 +31,10 @@ from engine.network import (
     simulate_network,
 )
 from engine.progress import CancelToken
+from engine.results import SRFParams
 from engine.spectra import empirical_cdf_distance, split_outliers
-from engine.srf import _srf_params, simulate_srf, srf_constants
+from engine.srf import simulate_srf
+from engine.theory import equivalent_srf
 
 PM = ALaw((1.0, -1.0), (0.5, 0.5))
 
@@ -114,7 +116,7 @@ def test_large_batch_constants_relu():
                         a_law=PM)
     init = draw_init(model, 1)
     W1 = gradient_step(model, init, 1)
-    P = srf_constants(model)  # engine.theory.equivalent_srf once available
+    P = equivalent_srf(model)
     theta = init.theta
     for k in range(2):
         mean, s2_rows, resc = _class_measurements(init.W0, W1, init.classes, k)
@@ -143,7 +145,7 @@ def test_finite_batch_constants_tanh():
                         alpha0=alpha0, noise=0.1, a_law=PM)
     init = draw_init(model, 4)
     W1 = gradient_step(model, init, 4)
-    P = srf_constants(model)  # engine.theory.equivalent_srf once available
+    P = equivalent_srf(model)
     theta = init.theta
     hs = hermite_constants("tanh")
     ey2 = hs.m2 + model.noise
@@ -170,19 +172,52 @@ def test_finite_batch_constants_tanh():
         assert abs(s2_rows.mean() - 1.0) > 5 * se + 4.0 / d  # nv_k > 0 is seen
 
 
-def test_srf_constants_agree_with_theory_module():
-    pytest.importorskip("engine.theory")
-    from engine.theory import equivalent_srf
+def _theory_md_constants(model: ModelConfig) -> SRFParams:
+    """THEORY.md §1 constants of the equivalent sRF model (labels mode).
 
+    Large batch: ``r0 = mu1 mu1_*``, ``gamma = 1``, ``nv = 0``. Finite batch
+    ``n0 = alpha0 d``: ``r0 = mu1 sqrt(mu1_*^2 + E y^2/alpha0)``,
+    ``gamma = mu1_*/sqrt(mu1_*^2 + E y^2/alpha0)``,
+    ``nv_k = eta_tilde^2 a_k^2 E y^2 Var(sigma')/alpha0``. Always
+    ``u_k = eta_tilde a_k r0``, ``s0_k = 1 + eta_tilde a_k mu2 mu0_*``,
+    ``c_k = eta_tilde a_k mu2 mu2_*``, ``s_k = sqrt(s0_k^2 + nv_k)``, ``E y^2 = mus2_* + Delta``.
+    """
+    h = hermite_constants(model.sigma)
+    hs = hermite_constants(model.sigma_star)
+    a = np.asarray(model.a_law.values, dtype=float)
+    pi = np.asarray(model.a_law.probs, dtype=float)
+    eta = float(model.eta_tilde)
+    ey2 = hs.m2 + model.noise
+    if model.large_batch:
+        r0 = h.mu1 * hs.mu1
+        gamma = 1.0
+        nv = np.zeros_like(a)
+    else:
+        q = hs.mu1**2 + ey2 / model.alpha0
+        r0 = h.mu1 * math.sqrt(q)
+        gamma = hs.mu1 / math.sqrt(q) if q > 0 else 1.0
+        nv = eta**2 * a**2 * ey2 * h.var_fprime / model.alpha0
+    u = eta * a * r0
+    s0 = 1.0 + eta * a * h.mu2 * hs.mu0
+    c = eta * a * h.mu2 * hs.mu2
+    s = np.sqrt(s0**2 + nv)
+    constants = {"mu0": h.mu0, "mu1": h.mu1, "mu2": h.mu2, "m2": h.m2,
+                 "var_fprime": h.var_fprime, "mu0_star": hs.mu0, "mu1_star": hs.mu1,
+                 "mu2_star": hs.mu2, "mus2_star": hs.m2}
+    return SRFParams(a=a, pi=pi, u=u, s0=s0, c=c, s=s, nv=nv, gamma=float(gamma),
+                     r0=float(r0), constants=constants)
+
+
+
+def test_equivalent_srf_matches_a_transcription_of_theory_md():
     for model in (ModelConfig(), ModelConfig(sigma="relu", sigma_star="He2", a_law=PM),
                   ModelConfig(sigma="relu", sigma_star="tanh", alpha0=8.0, noise=0.1,
                               a_law=PM)):
-        mine, theirs = _srf_params(model), equivalent_srf(model)
+        mine, theirs = _theory_md_constants(model), equivalent_srf(model)
         for name in ("u", "s0", "c", "s", "nv"):
             np.testing.assert_allclose(getattr(mine, name), getattr(theirs, name), atol=1e-12)
         assert mine.gamma == pytest.approx(theirs.gamma, abs=1e-12)
         assert mine.r0 == pytest.approx(theirs.r0, abs=1e-12)
-        assert srf_constants(model).gamma == pytest.approx(mine.gamma)
 
 
 # --------------------------------------------------------------------------- network vs sRF
