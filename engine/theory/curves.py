@@ -15,7 +15,7 @@ from engine.progress import ProgressFn, check_cancel
 from engine.results import Expressivity, TailCurve, TheoryRidge, TheoryWeights
 from engine.theory.coefficients import conditional_coefficients
 from engine.theory.mapping import equivalent_srf
-from engine.theory.ridge import KAPPA_DISPLAY, solve_ridge
+from engine.theory.ridge import KAPPA_DISPLAY, orthogonal_nodes, solve_ridge
 from engine.theory.spectrum import solve_spectrum
 
 __all__ = ["learning_curve", "tail_curve", "weights_theory", "expressivity"]
@@ -236,11 +236,7 @@ def expressivity(model: ModelConfig, numerics: NumericsConfig | None = None) -> 
     srf = equivalent_srf(model)
     kq, wq = gauss_hermite(numerics.q_kappa)
     gam = srf.gamma
-    sg = math.sqrt(max(1.0 - gam * gam, 0.0))
-    if sg == 0.0:
-        zeta, wz = np.zeros(1), np.ones(1)
-    else:
-        zeta, wz = gauss_hermite(min(numerics.q2, 40))
+    sg, zeta, wz = orthogonal_nodes(gam, numerics)
 
     def mean_features(k: np.ndarray) -> np.ndarray:
         kv = (gam * k[:, None] + sg * zeta[None, :]).ravel()

@@ -340,17 +340,27 @@ def solve_ridge(model: ModelConfig, numerics: NumericsConfig | None = None, *,
                        train_error_finite_p=train_p)
 
 
+def orthogonal_nodes(gamma: float, numerics: NumericsConfig
+                     ) -> tuple[float, np.ndarray, np.ndarray]:
+    """Nodes to average over the coordinate of ``v`` orthogonal to ``theta``.
+
+    Returns ``(sqrt(1 - gamma^2), zeta, w)``: ``<v, x> = gamma kappa + sqrt(1-gamma^2) zeta``
+    with ``zeta ~ N(0, 1)`` independent of ``kappa``; one node at 0 when ``gamma = 1``.
+    """
+    sg = math.sqrt(max(1.0 - gamma * gamma, 0.0))
+    if sg == 0.0:
+        return sg, np.zeros(1), np.ones(1)
+    zeta, wz = gauss_hermite(min(numerics.q2, 40))
+    return sg, zeta, wz
+
+
 def _learned_function(model: ModelConfig, D: ModelData, numerics: NumericsConfig,
                       m0: np.ndarray, m1: np.ndarray) -> tuple[np.ndarray, ...]:
     """``E[f_hat | kappa]`` on the display grid (average over the orthogonal coordinate)."""
     srf = D.srf
     kd = KAPPA_DISPLAY
     gam = srf.gamma
-    sg = math.sqrt(max(1.0 - gam * gam, 0.0))
-    if sg == 0.0:
-        zeta, wz = np.zeros(1), np.ones(1)
-    else:
-        zeta, wz = gauss_hermite(min(numerics.q2, 40))
+    sg, zeta, wz = orthogonal_nodes(gam, numerics)
     kv = (gam * kd[:, None] + sg * zeta[None, :]).ravel()
     kp = (sg * kd[:, None] - gam * zeta[None, :]).ravel()
     c0, c1, _ = conditional_coefficients(model.sigma, srf.s, srf.u, kv, numerics.q_inner)
