@@ -17,7 +17,9 @@ Plots only draw: every number they show was computed by the engine or in a worke
 
 from __future__ import annotations
 
+import contextlib
 import math
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -163,6 +165,51 @@ def mkbrush(color: str, alpha: int = 255) -> Any:
     return pg.mkBrush(c)
 
 
+#: pixels between a legend and the edge of its plot
+LEGEND_MARGIN = 6
+
+
+def legend_font_size(style: PlotStyle) -> float:
+    """Legend text size in points: 3/4 of the axis labels in the presentation style."""
+    if style.name == "presentation":
+        return 0.75 * style.font_size
+    return style.tick_font_size
+
+
+def _luminance(color: str) -> float:
+    c = QColor(color)
+    def lin(v: float) -> float:
+        return v / 12.92 if v <= 0.04045 else ((v + 0.055) / 1.055) ** 2.4
+    return 0.2126 * lin(c.redF()) + 0.7152 * lin(c.greenF()) + 0.0722 * lin(c.blueF())
+
+
+def contrast_ratio(a: str, b: str) -> float:
+    """WCAG contrast ratio of two colours (1 = identical luminance, 21 = black/white)."""
+    la, lb = _luminance(a), _luminance(b)
+    return (max(la, lb) + 0.05) / (min(la, lb) + 0.05)
+
+
+def _distance(a: str, b: str) -> float:
+    ca, cb = QColor(a), QColor(b)
+    return math.sqrt((ca.red() - cb.red()) ** 2 + (ca.green() - cb.green()) ** 2
+                     + (ca.blue() - cb.blue()) ** 2)
+
+
+def curve_palette(style: PlotStyle) -> tuple[str, ...]:
+    """The style's palette minus colours that would vanish or be mistaken.
+
+    Dropped: colours with a contrast ratio below 1.6 against the background (yellow
+    on white) and colours near the foreground, which draws targets and baselines.
+    """
+    keep = tuple(c for c in style.palette
+                 if contrast_ratio(c, style.background) >= 1.6
+                 and _distance(c, style.foreground) > 60)
+    return keep or style.palette
+
+
+#: grey of style keys and of the random-features baseline (reads on both backgrounds)
+NEUTRAL = "#8C8C8C"
+
 SIM_SYMBOLS = {"network": "o", "srf": "t"}
 SIM_NAMES = {"network": "network", "srf": "sRF"}
 
@@ -189,6 +236,8 @@ class PlotBase(QWidget):
         self.options: dict[str, Any] = {"log_x": False, "log_y": False, "overlay": True,
                                         "x_axis": "n/p"}
         self._readouts: dict[Any, tuple[str, str]] = {}
+        self._legend_fits: dict[Any, tuple[list[tuple[Any, Any]], tuple[str, ...]]] = {}
+        self._legend_hooks: set[Any] = set()
         self._dirty = False
         self._shown_once = False
         #: set by the main window: hidden tabs redraw when shown (or exported)
@@ -306,16 +355,19 @@ class PlotBase(QWidget):
                 axis._updateLabel()  # noqa: SLF001 - re-render label with the new style
                 # "(x0.001)" prefixes on unitless errors read as a different quantity
                 axis.enableAutoSIPrefix(False)
+                # pyqtgraph 0.14 still computes a prefix scale when disabling it (from the
+                # current range: 0..0.6 would read 0..600); reset it explicitly.
+                axis.autoSIPrefixScale = 1.0
+                axis.labelUnitPrefix = ""
+                axis._updateLabel()  # noqa: SLF001
+                axis.picture = None
             item.showGrid(x=style.grid_alpha > 0, y=style.grid_alpha > 0,
                           alpha=style.grid_alpha)
             title = item.titleLabel.text
             if title:
                 item.setTitle(title, color=fg, size=f"{style.title_font_size}pt")
             if item.legend is not None:
-                item.legend.setLabelTextColor(fg)
-                item.legend.setLabelTextSize(f"{style.tick_font_size}pt")
-                item.legend.setBrush(mkbrush(style.background, 200))
-                item.legend.setPen(mkpen(fg, 0.5, alpha=80))
+                self._style_legend(item.legend)
         self._redraw()
 
     def export_data(self) -> dict[str, tuple[list[str], np.ndarray]]:
@@ -342,11 +394,214 @@ class PlotBase(QWidget):
         item.setLabel("left", left)
 
     def _add_legend(self, item: pg.PlotItem, offset: tuple[int, int] = (-10, 10)) -> None:
-        legend = item.addLegend(offset=offset)
-        legend.setLabelTextColor(self._style.foreground)
-        legend.setLabelTextSize(f"{self._style.tick_font_size}pt")
-        legend.setBrush(mkbrush(self._style.background, 200))
-        legend.setPen(mkpen(self._style.foreground, 0.5, alpha=80))
+        legend = item.addLegend(offset=offset, horSpacing=4, verSpacing=-2)
+        self._style_legend(legend)
+
+    def _style_legend(self, legend: pg.LegendItem) -> None:
+        """Legend text smaller than the axis labels, background mostly transparent.
+
+        Why: at presentation sizes a legend in the axis font covers most of the data.
+        """
+        st = self._style
+        legend.setLabelTextColor(st.foreground)
+        legend.setLabelTextSize(f"{legend_font_size(st):g}pt")
+        legend.setBrush(mkbrush(st.background, 120 if st.name == "presentation" else 150))
+        legend.setPen(mkpen(st.foreground, 0.5, alpha=60))
+
+    def _curve_color(self, index: int) -> str:
+        """Colour of curve ``index``: the palette without colours that vanish.
+
+        Colours close to the background (Okabe–Ito yellow on white) or to the
+        foreground (black, kept for targets and baselines) are skipped.
+        """
+        return curve_palette(self._style)[index % len(curve_palette(self._style))]
+
+    def _key_sample(self, item: pg.PlotItem, *, pen: Any = None, symbol: str | None = None,
+                    brush: Any = None, symbol_pen: Any = None,
+                    fill: Any = None) -> pg.PlotDataItem:
+        """An empty item added to ``item`` that only serves as a legend sample.
+
+        It lives in the scene so that the exporter widens its pen with the DPI.
+        """
+        kw: dict[str, Any] = {"pen": pen}
+        if symbol is not None:
+            kw.update(symbol=symbol, symbolSize=self._style.marker_size,
+                      symbolBrush=brush, symbolPen=symbol_pen)
+        if fill is not None:
+            kw.update(fillLevel=0.0, brush=fill)
+        sample = pg.PlotDataItem([], [], **kw)
+        if symbol is not None:
+            # the legend draws markers from the (empty) scatter's options
+            sample.scatter.opts.update(symbol=symbol, size=self._style.marker_size,
+                                       pen=symbol_pen, brush=brush)
+        item.addItem(sample)
+        return sample
+
+    def _compact_legend(self, item: pg.PlotItem, curves: list[tuple[str, Any]],
+                        keys: list[tuple[str, Any]]) -> None:
+        """Fill ``item``'s legend: curve names in one column, the style key in the next.
+
+        ``curves`` are (name, sample in the curve's colour), ``keys`` (name, sample
+        drawn in a neutral colour): one entry per curve and one per line/marker kind
+        instead of one per curve and kind.
+        """
+        legend = item.legend
+        if legend is None:
+            return
+        legend.clear()
+        size = f"{legend_font_size(self._style):g}pt"
+        groups = [curves, keys]
+        if not curves and len(keys) > 4:
+            # no curve column: a long key list is split in two (stacked again if too wide)
+            half = (len(keys) + 1) // 2
+            groups = [keys[:half], keys[half:]]
+        columns = []
+        for entries in groups:
+            col = []
+            for name, sample_item in entries:
+                label = pg.LabelItem(name, color=self._style.foreground, justify="left",
+                                     size=size)
+                sample = legend.sampleType(sample_item)
+                legend.items.append((sample, label))
+                col.append((sample, label))
+            if col:
+                columns.append(col)
+        legend._fsl_columns = columns  # noqa: SLF001 - re-laid out by _refit_legend
+        self._layout_legend(legend, two_columns=True)
+
+    def _layout_legend(self, legend: pg.LegendItem, *, two_columns: bool) -> None:
+        """Curves | keys side by side, or stacked in one column when too wide."""
+        columns = getattr(legend, "_fsl_columns", None)
+        if columns is None:
+            return
+        layout = legend.layout
+        for entries in columns:
+            for sample, label in entries:
+                layout.removeItem(sample)
+                layout.removeItem(label)
+        for i in range(4):
+            layout.setColumnSpacing(i, 4)
+        row0 = 0
+        for col, entries in enumerate(columns):
+            c = col if two_columns else 0
+            for row, (sample, label) in enumerate(entries):
+                r = row if two_columns else row0 + row
+                layout.addItem(sample, r, 2 * c, alignment=Qt.AlignmentFlag.AlignVCenter)
+                layout.addItem(label, r, 2 * c + 1)
+            row0 += len(entries)
+        if two_columns and len(columns) > 1:
+            layout.setColumnSpacing(1, 14)
+        legend.rowCount = (max((len(c) for c in columns), default=0) if two_columns
+                           else row0)
+        legend._fsl_two_columns = two_columns  # noqa: SLF001
+        self._fit_legend_size(legend)
+
+    @staticmethod
+    def _fit_legend_size(legend: pg.LegendItem) -> None:
+        # LegendItem.updateSize ignores the layout's spacing: size from the layout.
+        legend.updateSize()
+        legend.layout.invalidate()
+        hint = legend.layout.effectiveSizeHint(Qt.SizeHint.PreferredSize)
+        if legend.items:
+            legend.setGeometry(0, 0, hint.width(), hint.height())
+
+    def _fit_legend(self, item: pg.PlotItem, series: list[tuple[Any, Any]],
+                    corners: tuple[str, ...] = ("top-right", "top-left")) -> None:
+        """Put the legend in the corner (of ``corners``) where it needs the least room.
+
+        ``series`` are the (x, y) data drawn (error bars included as extra points).
+        The y range is widened just enough that the legend sits above (below, for a
+        bottom corner) the data in the x span it covers, recomputed when the plot is
+        resized (the exporter lays the figure out at its own size).
+        """
+        self._legend_fits[item] = (series, corners)
+        if item not in self._legend_hooks:
+            self._legend_hooks.add(item)
+            ref = weakref.ref(self)
+
+            def refit(*_args: Any, it: Any = item) -> None:
+                # weak: a resize during teardown must not reach a deleted plot
+                plot = ref()
+                if plot is not None:
+                    with contextlib.suppress(RuntimeError):
+                        plot._refit_legend(it)  # noqa: SLF001
+
+            item.vb.sigResized.connect(refit)
+        self._refit_legend(item)
+
+    def _refit_legend(self, item: pg.PlotItem) -> None:
+        fit = self._legend_fits.get(item)
+        legend = item.legend
+        if fit is None or legend is None:
+            return
+        series, corners = fit
+        log_x = item.ctrl.logXCheck.isChecked()
+        log_y = item.ctrl.logYCheck.isChecked()
+        xs, ys = [], []
+        for x, y in series:
+            x = np.asarray(x, dtype=np.float64).ravel()
+            y = np.asarray(y, dtype=np.float64).ravel()
+            n = min(x.size, y.size)
+            x, y = x[:n], y[:n]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                if log_x:
+                    x = np.where(x > 0, np.log10(np.abs(x)), np.nan)
+                if log_y:
+                    y = np.where(y > 0, np.log10(np.abs(y)), np.nan)
+            ok = np.isfinite(x) & np.isfinite(y)
+            xs.append(x[ok])
+            ys.append(y[ok])
+        x = np.concatenate(xs) if xs else np.zeros(0)
+        y = np.concatenate(ys) if ys else np.zeros(0)
+        if not legend.items or y.size == 0:
+            legend.setOffset((-LEGEND_MARGIN, LEGEND_MARGIN))
+            return
+        y_lo, y_hi = float(y.min()), float(y.max())
+        span = max(y_hi - y_lo, 1e-12 + 1e-6 * abs(y_hi))
+        y_lo, y_hi = y_lo - 0.05 * span, y_hi + 0.05 * span
+        if item.vb.state["autoRange"][0] is False:
+            x_lo, x_hi = item.vb.viewRange()[0]
+        else:
+            x_lo, x_hi = float(x.min()), float(x.max())
+            pad = 0.02 * max(x_hi - x_lo, 1e-12)
+            x_lo, x_hi = x_lo - pad, x_hi + pad
+        vb_w, vb_h = item.vb.width(), item.vb.height()
+        if vb_w < 20 or vb_h < 20:
+            return
+        rect = legend.boundingRect()
+        columns = getattr(legend, "_fsl_columns", None) or []
+        if len(columns) > 1:
+            # side by side unless wider than the plot, then stacked
+            if not getattr(legend, "_fsl_two_columns", True):
+                self._layout_legend(legend, two_columns=True)
+                rect = legend.boundingRect()
+            if rect.width() + 2 * LEGEND_MARGIN > vb_w:
+                self._layout_legend(legend, two_columns=False)
+                rect = legend.boundingRect()
+        w_frac = min(1.0, (rect.width() + 2 * LEGEND_MARGIN) / vb_w)
+        h_frac = min(0.6, (rect.height() + 2 * LEGEND_MARGIN) / vb_h)
+        best: tuple[float, float, float, str] | None = None
+        for corner in corners:
+            if corner.endswith("right"):
+                under = x >= x_hi - w_frac * (x_hi - x_lo)
+            else:
+                under = x <= x_lo + w_frac * (x_hi - x_lo)
+            lo, hi = y_lo, y_hi
+            if under.any():
+                if corner.startswith("top"):
+                    m = float(y[under].max()) + 0.02 * span
+                    hi = max(y_hi, (m - h_frac * y_lo) / (1.0 - h_frac))
+                else:
+                    m = float(y[under].min()) - 0.02 * span
+                    lo = min(y_lo, (m - h_frac * y_hi) / (1.0 - h_frac))
+            if best is None or hi - lo < best[0] - 1e-9 * span:
+                best = (hi - lo, lo, hi, corner)
+        assert best is not None
+        _, lo, hi, corner = best
+        item.setYRange(lo, hi, padding=0)
+        dy = LEGEND_MARGIN if corner.startswith("top") else -LEGEND_MARGIN
+        dx = -LEGEND_MARGIN if corner.endswith("right") else LEGEND_MARGIN
+        legend.setOffset((dx, dy))
 
     def _install_readout(self, item: pg.PlotItem, x_name: str, y_name: str) -> None:
         """Show the data coordinates under the cursor in the readout label."""
@@ -417,21 +672,23 @@ class PlotBase(QWidget):
         return edges, density
 
 
-def log_ticks(lo_exp: int = -6, hi_exp: int = 6) -> list[list[tuple[float, str]]]:
+def log_ticks(lo_exp: int = -6, hi_exp: int = 6,
+              minor_labels: bool = True) -> list[list[tuple[float, str]]]:
     """Fixed 1-2-5 ticks for a log axis (positions in log10 units, as pyqtgraph wants).
 
     Why: over a decade or two pyqtgraph labels every minor tick (0.06 0.07 0.08 ...),
-    which collide; 1, 2, 5 per decade stay readable at any zoom.
+    which collide; 1, 2, 5 per decade stay readable at any zoom. Over many decades
+    even 2 and 5 collide ("0.0050.01"): ``minor_labels=False`` leaves them unlabelled.
     """
     major = [(float(k), f"{10.0 ** k:g}") for k in range(lo_exp, hi_exp + 1)]
-    minor = [(float(np.log10(m * 10.0 ** k)), f"{m * 10.0 ** k:g}")
+    minor = [(float(np.log10(m * 10.0 ** k)), f"{m * 10.0 ** k:g}" if minor_labels else "")
              for k in range(lo_exp, hi_exp) for m in (2, 5)]
     return [major, minor]
 
 
-def set_log_ticks(axis: Any, log: bool) -> None:
+def set_log_ticks(axis: Any, log: bool, minor_labels: bool = True) -> None:
     """Use :func:`log_ticks` on a log axis, pyqtgraph's automatic ticks otherwise."""
-    axis.setTicks(log_ticks() if log else None)
+    axis.setTicks(log_ticks(minor_labels=minor_labels) if log else None)
 
 
 def nan_to_none(x: float) -> float | None:

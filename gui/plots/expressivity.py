@@ -37,6 +37,7 @@ class ExpressivityPlot(PlotBase):
         self._tables = {}
         st = self._style
         title = "features' means μ₀(κ, u_k) and the best fit of σ*"
+        series: list[tuple[np.ndarray, np.ndarray]] = []
         if self._theory is not None:
             for _ci, _label, point in self._theory.selected_points():
                 ex = point.expressivity
@@ -49,22 +50,26 @@ class ExpressivityPlot(PlotBase):
                 us = point.srf_params.u if point.srf_params is not None else None
                 cols, rows = ["kappa"], [kappa]
                 for k in range(mu0.shape[0]):
-                    name = f"μ₀(κ, u) for a = {atoms[k]:g}"
+                    name = f"μ₀(κ, u), a = {atoms[k]:g}"
                     if us is not None:
-                        name += f" (u = {us[k]:.3g})"
-                    self._line(item, kappa, mu0[k], st.color(k + 1), name=name,
+                        name += f", u = {us[k]:.3g}"
+                    self._line(item, kappa, mu0[k], self._curve_color(k + 1), name=name,
                                width=st.line_width * 0.8)
+                    series.append((kappa, mu0[k]))
                     cols.append(f"mu0_atom{k}")
                     rows.append(mu0[k])
-                self._line(item, kappa, ex.target, st.foreground, name="target σ*(κ)",
+                self._line(item, kappa, ex.target, st.foreground, name="target σ*",
                            width=st.line_width * 1.3)
-                self._line(item, kappa, ex.fit, st.color(0), dash=True,
-                           name=f"best fit in span{{μ₀(·, u_k), κ}}  (R² = {ex.r2:.3f})",
+                self._line(item, kappa, ex.fit, self._curve_color(0), dash=True,
+                           name=f"best fit in span{{μ₀, κ}}, R² = {ex.r2:.3f}",
                            width=st.line_width * 1.2)
+                series += [(kappa, ex.target), (kappa, ex.fit)]
                 cols += ["target", "fit"]
                 rows += [np.asarray(ex.target), np.asarray(ex.fit)]
                 self._tables["expressivity"] = (cols, np.column_stack(rows))
                 title = f"features along θ: R² = {ex.r2:.3f} of σ* is expressible"
                 break
+        self._fit_legend(item, series, corners=("top-left", "top-right", "bottom-right",
+                                                "bottom-left"))
         self._set_title(item, title)
 

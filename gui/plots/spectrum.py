@@ -14,7 +14,15 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 
-from gui.plots.base import PlotBase, curve_label, mkbrush, mkpen, pooled, set_log_ticks
+from gui.plots.base import (
+    NEUTRAL,
+    PlotBase,
+    curve_label,
+    mkbrush,
+    mkpen,
+    pooled,
+    set_log_ticks,
+)
 
 LAMBDA = "λ"
 RHO = "ρ(λ)"
@@ -34,6 +42,15 @@ def _bulk_of(seed: Any, before: bool) -> np.ndarray:
     k = len(seed.outliers) if seed.outliers is not None else 0
     # eigenvalues are ascending and the outliers are the k largest
     return eig[: eig.size - k] if k else eig
+
+
+def _few_ticks(lo: float, hi: float, n: int = 3) -> list[tuple[float, str]]:
+    """About ``n`` round tick positions in [lo, hi] (1-2-5 steps)."""
+    raw = max(hi - lo, 1e-12) / n
+    mag = 10.0 ** np.floor(np.log10(raw))
+    step = next(m * mag for m in (1.0, 2.0, 5.0, 10.0) if m * mag >= raw)
+    first = np.ceil(lo / step) * step
+    return [(float(v), f"{v:g}") for v in np.arange(first, hi + 1e-9 * step, step)]
 
 
 class SpectrumPlot(PlotBase):
@@ -109,24 +126,35 @@ class SpectrumPlot(PlotBase):
         multi = max(len(theory_pts), len(sim_pts)) > 1
         after_item = self._p_after
         before_item = self._p_after if overlay else self._p_before
+        # compact legends: one entry per curve (its colour) + a neutral key per kind
+        curve_names: dict[int, str] = {}
+        kinds: dict[Any, dict[str, Any]] = {self._p_after: {}, self._p_before: {}}
+        series: dict[Any, list[tuple[Any, Any]]] = {self._p_after: [], self._p_before: []}
+        lw = st.line_width
 
         for ci, label, point in theory_pts:
-            color = st.color(ci)
+            color = self._curve_color(ci)
             lab = curve_label(label, ci)
+            curve_names.setdefault(ci, lab)
             spec = point.theory_spectrum
             before = point.theory_spectrum_before
             if before is not None and (point.model.eta_tilde > 0 or spec is None):
-                name = f"theory, before (η̃ = 0){' ' + lab if multi else ''}"
                 self._line(before_item, before.grid, self._pos(before.density, log_y),
-                           color if multi else st.foreground, name=name, dash=True,
-                           alpha=200)
+                           color if multi else st.foreground, dash=True, alpha=200)
+                kinds[before_item].setdefault("theory, before (η̃ = 0)", dict(
+                    pen=mkpen(NEUTRAL if multi else st.foreground, lw,
+                              Qt.PenStyle.DashLine)))
+                series[before_item].append((before.grid, before.density))
                 self._tables[f"theory_before{'_' + lab if lab else ''}"] = (
                     ["lambda", "rho_before(lambda)"],
                     np.column_stack([before.grid, before.density]))
             if spec is not None:
-                name = f"theory, after (η̃ = {point.model.eta_tilde:g}){' ' + lab if multi else ''}"
-                self._line(after_item, spec.grid, self._pos(spec.density, log_y), color,
-                           name=name)
+                self._line(after_item, spec.grid, self._pos(spec.density, log_y), color)
+                key = ("theory, after" if multi
+                       else f"theory, after (η̃ = {point.model.eta_tilde:g})")
+                kinds[after_item].setdefault(key, dict(pen=mkpen(NEUTRAL if multi else color,
+                                                                 lw)))
+                series[after_item].append((spec.grid, spec.density))
                 self._tables[f"theory_after{'_' + lab if lab else ''}"] = (
                     ["lambda", "rho(lambda)"], np.column_stack([spec.grid, spec.density]))
                 for x in np.asarray(spec.outliers, dtype=float):
@@ -136,8 +164,9 @@ class SpectrumPlot(PlotBase):
                                                    color=st.foreground, anchor=(0, 0)))
 
         for ci, label, point in sim_pts:
-            color = st.color(ci)
+            color = self._curve_color(ci)
             lab = curve_label(label, ci)
+            curve_names.setdefault(ci, lab)
             for model in ("network", "srf"):
                 seeds = point.sims.get(model, ())
                 if not seeds:
@@ -145,13 +174,15 @@ class SpectrumPlot(PlotBase):
                 after = np.concatenate([_bulk_of(s, False) for s in seeds])
                 before = np.concatenate([_bulk_of(s, True) for s in seeds])
                 tag = "network" if model == "network" else "sRF"
-                suffix = f" {lab}" if multi else ""
                 if after.size:
-                    hist = self._histogram(after_item, after, color if model == "network"
-                                           else st.color(ci + 2),
-                                           name=f"{tag}, after ({len(seeds)} seed"
-                                                f"{'s' if len(seeds) > 1 else ''}){suffix}")
+                    hcolor = color if model == "network" else self._curve_color(ci + 2)
+                    hist = self._histogram(after_item, after, hcolor)
+                    hkey = f"{tag} sim." + (f" ({len(seeds)} seeds)" if len(seeds) > 1 else "")
+                    kinds[after_item].setdefault(hkey, dict(
+                        pen=mkpen(NEUTRAL if multi else hcolor, 1.2),
+                        fill=mkbrush(NEUTRAL if multi else hcolor, st.histogram_alpha)))
                     if hist is not None:
+                        series[after_item].append((hist[0][1:], hist[1]))
                         self._tables[f"histogram_{model}_after{'_' + lab if lab else ''}"] = (
                             ["bin_left", "bin_right", "density"],
                             np.column_stack([hist[0][:-1], hist[0][1:], hist[1]]))
@@ -162,10 +193,12 @@ class SpectrumPlot(PlotBase):
                     curve = pg.PlotDataItem(np.asarray(edges, dtype=np.float64),
                                             np.asarray(dens, dtype=np.float64),
                                             stepMode="center",
-                                            name=f"{tag}, before{suffix}",
                                             pen=mkpen(st.foreground, 1.0,
                                                       Qt.PenStyle.DashLine, 170))
                     before_item.addItem(curve)
+                    kinds[before_item].setdefault("sim., before", dict(
+                        pen=mkpen(st.foreground, 1.0, Qt.PenStyle.DashLine, 170)))
+                    series[before_item].append((edges[1:], dens))
                     self._tables[f"histogram_{model}_before{'_' + lab if lab else ''}"] = (
                         ["bin_left", "bin_right", "density"],
                         np.column_stack([edges[:-1], edges[1:], dens]))
@@ -182,24 +215,22 @@ class SpectrumPlot(PlotBase):
                     xs_span = [v for _, _, v in out_theory + out_sim if v > 0]
                     as_log = max(xs_span) / min(xs_span) > 4.0
                     line = pg.InfiniteLine(pos=np.log10(x) if as_log else x, angle=90,
-                                           pen=mkpen(st.color(ci), st.line_width))
+                                           pen=mkpen(self._curve_color(ci), st.line_width))
                     self._p_out.addItem(line)
-            theory_txt = ", ".join(f"{x:.4g}" for _, _, x in out_theory)
+            theory_txt = ", ".join(f"{x:.3g}" for _, _, x in out_theory)
             if theory_txt:
                 # the values go in the main legend: the narrow panel has no room for one
-                after_item.addItem(pg.PlotDataItem([], [], pen=mkpen(st.color(0), 1.0,
-                                                                     Qt.PenStyle.DotLine),
-                                                   name=f"outliers, theory: {theory_txt}"))
+                kinds[after_item][f"outliers (theory): {theory_txt}"] = dict(
+                    pen=mkpen(NEUTRAL if multi else self._curve_color(0), lw))
             if out_sim:
                 xs = np.array([x for _, _, x in out_sim if x > 0], dtype=float)
                 ys = np.linspace(0.2, 0.8, xs.size) if xs.size > 1 else np.full(xs.size, 0.5)
-                sim_txt = (f"{xs[0]:.4g}" if xs.size == 1
-                           else f"{xs.min():.4g} … {xs.max():.4g} ({xs.size})")
-                self._points(self._p_out, xs, ys, st.color(1), symbol="d")
-                after_item.addItem(pg.PlotDataItem([], [], pen=None, symbol="d",
-                                                   symbolBrush=mkbrush(st.color(1)),
-                                                   symbolPen=mkpen(st.color(1), 1.0),
-                                                   name=f"outliers, sim.: {sim_txt}"))
+                sim_txt = (f"{xs[0]:.3g}" if xs.size == 1
+                           else f"{xs.min():.3g} … {xs.max():.3g} ({xs.size})")
+                self._points(self._p_out, xs, ys, self._curve_color(1), symbol="d")
+                kinds[after_item][f"outliers (sim.): {sim_txt}"] = dict(
+                    symbol="d", brush=mkbrush(self._curve_color(1)),
+                    symbol_pen=mkpen(self._curve_color(1), 1.0))
             self._p_out.setYRange(0, 1.4, padding=0)
             xs_all = [x for _, _, x in out_theory + out_sim if x > 0]
             if xs_all:
@@ -208,11 +239,15 @@ class SpectrumPlot(PlotBase):
                 lo, hi = min(xs_all), max(xs_all)
                 out_log = hi / lo > 4.0
                 self._p_out.setLogMode(x=out_log, y=False)
+                axis = self._p_out.getAxis("bottom")
                 if out_log:
                     self._p_out.setXRange(np.log10(lo / 1.5), np.log10(hi * 1.5), padding=0)
+                    set_log_ticks(axis, True, minor_labels=False)
                 else:
                     pad = max(0.08 * hi, hi - lo)
                     self._p_out.setXRange(lo - pad, hi + pad, padding=0)
+                    # the panel is narrow: three ticks, not pyqtgraph's five that collide
+                    axis.setTicks([_few_ticks(lo - pad, hi + pad), []])
             self._tables["outliers"] = (
                 ["curve_index", "is_theory", "lambda"],
                 np.array([[ci, 1.0, x] for ci, _, x in out_theory]
@@ -235,6 +270,19 @@ class SpectrumPlot(PlotBase):
             if top is not None:
                 for item in (self._p_before, self._p_after):
                     item.setYRange(0.0, top, padding=0.02)
+        top = self._typical_top(theory_pts) if not log_y else None
+        named = {ci: n for ci, n in curve_names.items() if n}
+        for panel in (self._p_after, self._p_before):
+            curves = []
+            if panel is self._p_after and (len(named) > 1 or (named and len(curve_names) == 1)):
+                curves = [(named[ci], self._key_sample(panel, pen=mkpen(
+                    self._curve_color(ci), lw * 1.5))) for ci in sorted(named)]
+            keys = [(name, self._key_sample(panel, **kw)) for name, kw in kinds[panel].items()]
+            self._compact_legend(panel, curves, keys)
+            data = [(x, np.minimum(np.asarray(y, dtype=float), top) if top else y)
+                    for x, y in series[panel]]
+            if panel.isVisible() or panel is self._p_after:
+                self._fit_legend(panel, data)
         if overlay:
             self._set_title(self._p_after, "before (dashed) / after (solid)")
         else:

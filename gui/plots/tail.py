@@ -48,6 +48,7 @@ class TailPlot(PlotBase):
                                    ccdf_from_density(spec.grid, spec.density)))
         else:
             series = [(s.eta_tilde, s.grid, s.ccdf) for s in series]
+        fit_series: list[tuple[np.ndarray, np.ndarray]] = []
         current = None
         if self._theory is not None and self._theory.config is not None:
             current = self._theory.config.model.eta_tilde
@@ -56,12 +57,13 @@ class TailPlot(PlotBase):
             ccdf = np.asarray(ccdf, dtype=np.float64)
             ok = (grid > 0) & (ccdf > 1e-6)
             is_current = current is not None and abs(eta - current) < 1e-9
-            self._line(item, grid[ok], ccdf[ok], st.color(i),
+            self._line(item, grid[ok], ccdf[ok], self._curve_color(i),
                        name=f"theory η̃ = {eta:g}{' (current)' if is_current else ''}",
                        width=st.line_width * (1.4 if is_current else 1.0),
                        dash=eta == 0)
             self._tables[f"theory_eta_{eta:g}"] = (["lambda", "ccdf"],
                                                    np.column_stack([grid, ccdf]))
+            fit_series.append((grid[ok], ccdf[ok]))
         if self._sim is not None:
             for ci, label, point in self._sim.selected_points():
                 for model, symbol in (("network", "o"), ("srf", "t")):
@@ -73,20 +75,27 @@ class TailPlot(PlotBase):
                     k = len(s.outliers) if s.outliers is not None else 0
                     bulk = eig[: eig.size - k] if k else eig
                     frac = (bulk.size - np.arange(bulk.size)) / bulk.size
-                    ok = bulk > 0
+                    # numerically zero eigenvalues (rank deficiency) are no part of the
+                    # tail and would stretch the log axis over ten empty decades
+                    ok = bulk > (1e-9 * bulk.max() if bulk.size else 0.0)
                     # thin the rank plot: a few hundred markers read better than p
                     step = max(1, int(ok.sum() // 300))
                     lab = curve_label(label, ci)
                     self._points(item, bulk[ok][::step], frac[ok][::step],
-                                 st.color(len(series) + ci if model == "network"
-                                          else len(series) + ci + 1),
+                                 self._curve_color(len(series) + ci if model == "network"
+                                                   else len(series) + ci + 1),
                                  symbol=symbol, size=st.marker_size * 0.6, hollow=True,
                                  name=f"{'network' if model == 'network' else 'sRF'} "
                                       f"η̃ = {point.model.eta_tilde:g}"
                                       f"{' ' + lab if lab else ''} (seed {s.seed})")
                     self._tables[f"sim_{model}{'_' + lab if lab else ''}"] = (
                         ["lambda", "fraction_geq"], np.column_stack([bulk, frac]))
+                    fit_series.append((bulk[ok], frac[ok]))
         item.setLogMode(x=True, y=True)
-        set_log_ticks(item.getAxis("bottom"), True)
+        # many decades: label 1, 10, 100 only (2 and 5 collide, "0.0050.01")
+        set_log_ticks(item.getAxis("bottom"), True, minor_labels=False)
+        # the tails fall to the bottom right: bottom left is usually empty
+        self._fit_legend(item, fit_series,
+                         corners=("bottom-left", "top-right", "bottom-right", "top-left"))
         self._set_title(item, "complementary CDF of the bulk (log–log)")
 

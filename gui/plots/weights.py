@@ -26,7 +26,7 @@ class WeightsPlot(PlotBase):
         self._p_ovl = view.addPlot(row=0, col=1)
         self._p_ovl.setMaximumWidth(330)
         self._set_labels(self._p_spec, "λ  (eigenvalue of W₁ W₁ᵀ)", "density  ρ(λ)")
-        self._set_labels(self._p_ovl, "index j  (0 = learned spike)", "overlap with θ")
+        self._set_labels(self._p_ovl, "j  (0 = learned spike)", "overlap with θ")
         self._add_legend(self._p_spec)
         self._add_legend(self._p_ovl, offset=(-5, 5))
         self._install_readout(self._p_spec, "λ", "ρ")
@@ -50,7 +50,7 @@ class WeightsPlot(PlotBase):
             for ci, _label, point in self._theory.selected_points():
                 tw = point.theory_weights
                 if tw is not None:
-                    self._line(self._p_spec, tw.grid, tw.density, st.color(ci),
+                    self._line(self._p_spec, tw.grid, tw.density, self._curve_color(ci),
                                name=f"theory (η̃ = {point.model.eta_tilde:g})")
                     dens = np.asarray(tw.density, dtype=float)
                     dens = dens[np.isfinite(dens) & (dens > 0)]
@@ -66,7 +66,7 @@ class WeightsPlot(PlotBase):
                 break
         if spikes:
             self._p_spec.addItem(pg.PlotDataItem(
-                [], [], pen=mkpen(st.color(0), st.line_width),
+                [], [], pen=mkpen(self._curve_color(0), st.line_width),
                 name="theory spikes: " + ", ".join(f"{x:.4g}" for x in spikes)))
         sim_drawn = False
         if self._sim is not None:
@@ -79,7 +79,7 @@ class WeightsPlot(PlotBase):
                         k = len(spikes)
                         bulk = np.concatenate([e[: e.size - k] if k else e for e in eigs])
                         top = [e[-k:] for e in eigs] if k else []
-                        self._histogram(self._p_spec, bulk, st.color(j + 1),
+                        self._histogram(self._p_spec, bulk, self._curve_color(j + 1),
                                         name=f"{SIM_NAMES[model]} sim."
                                              + (", spikes: "
                                                 + ", ".join(f"{x:.4g}" for x in
@@ -99,8 +99,8 @@ class WeightsPlot(PlotBase):
                     if values:
                         x = np.arange(len(values), dtype=float) + (j - 0.5) * 0.35
                         bars = pg.BarGraphItem(x=x, height=values, width=0.33,
-                                               brush=mkbrush(st.color(j + 1), 200),
-                                               pen=mkpen(st.color(j + 1), 1.0),
+                                               brush=mkbrush(self._curve_color(j + 1), 200),
+                                               pen=mkpen(self._curve_color(j + 1), 1.0),
                                                name=f"{SIM_NAMES[model]} sim.")
                         self._p_ovl.addItem(bars)
                         sim_drawn = True
@@ -114,7 +114,7 @@ class WeightsPlot(PlotBase):
                                              pg.QtCore.Qt.PenStyle.DashLine))
             self._p_ovl.addItem(line)
             self._p_ovl.addItem(pg.PlotDataItem([], [], pen=line.pen,
-                                                name=f"theory γ = ⟨v, θ⟩ = {gamma:.3f}"))
+                                                name=f"theory γ = {gamma:.3f}"))
         if not sim_drawn:
             hint = pg.TextItem("no simulated weights:\nrun kind 'weights', then Run",
                                color=st.foreground, anchor=(0, 0))
