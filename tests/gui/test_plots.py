@@ -59,3 +59,76 @@ def test_learning_curves_streamed_points(qtbot):
     plot.set_simulation(view)
     cols, rows = plot.export_data()["sim_network"]
     assert rows.shape == (1, 4)
+
+
+def _legend_texts(item):
+    return [label.text for _sample, label in item.legend.items]
+
+
+def _shown(qtbot, plot, style):
+    """Lay the plot out at an export-like size (6 x 4 in at 96 dpi) in ``style``."""
+    qtbot.addWidget(plot)
+    plot.apply_style(style)
+    plot.resize(576, 400)
+    plot.show()
+    qtbot.waitExposed(plot)
+    plot.ensure_drawn()
+
+
+@pytest.mark.parametrize("style", [ON_SCREEN, PRESENTATION])
+def test_learning_curves_legend_compact_and_clear_of_data(qtbot, style):
+    from gui.plots.learning_curves import LearningCurvesPlot
+
+    result = fakes.run_result(sims=True, sweep=True, curves=4)
+    plot = LearningCurvesPlot(style)
+    _shown(qtbot, plot, style)
+    plot.set_result(result)
+    item = plot.plot_widget.getPlotItem()
+    texts = _legend_texts(item)
+    # one entry per curve + at most 5 style keys (test, train, network, sRF, RF)
+    assert len(texts) <= 4 + 5, texts
+    for curve in result.curves:
+        assert texts.count(curve.label) == 1, texts
+    assert {"test", "train", "network sim.", "sRF sim."} <= set(texts)
+    # the legend sits inside the plot area and covers no drawn value
+    vb = item.vb
+    legend_rect = item.legend.sceneBoundingRect()
+    assert vb.sceneBoundingRect().contains(legend_rect)
+    view_rect = vb.mapSceneToView(legend_rect).boundingRect()
+    for name, (cols, rows) in plot.export_data().items():
+        rows = np.asarray(rows, dtype=float)
+        for j in range(1, rows.shape[1]):
+            if "std" in cols[j]:
+                continue
+            pts = rows[:, [0, j]]
+            pts = pts[np.all(np.isfinite(pts), axis=1)]
+            inside = [(x, y) for x, y in pts if view_rect.contains(x, y)]
+            assert not inside, (name, cols[j], inside)
+
+
+def test_learned_function_legend_below_title_and_names_target(qtbot):
+    from gui.plots.learned_function import LearnedFunctionPlot
+
+    result = fakes.run_result(sims=True, sweep=False, curves=4)
+    plot = LearnedFunctionPlot(PRESENTATION)
+    _shown(qtbot, plot, PRESENTATION)
+    plot.set_result(result)
+    item = plot.plot_widget.getPlotItem()
+    texts = _legend_texts(item)
+    assert "target σ*" in texts
+    assert len(texts) <= 4 + 4, texts
+    # inside the plot area: never over the title (it grew upwards into it before)
+    assert item.vb.sceneBoundingRect().contains(item.legend.sceneBoundingRect())
+    assert not item.titleLabel.sceneBoundingRect().intersects(
+        item.legend.sceneBoundingRect())
+
+
+@pytest.mark.parametrize("style", [ON_SCREEN, PRESENTATION])
+def test_curve_colours_stay_visible(style):
+    from gui.plots.base import contrast_ratio, curve_palette
+
+    palette = curve_palette(style)
+    assert len(palette) >= 5
+    for color in palette:
+        assert contrast_ratio(color, style.background) >= 1.6, color
+        assert color.lower() != style.foreground.lower()
