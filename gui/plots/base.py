@@ -467,6 +467,7 @@ class PlotBase(QWidget):
             if col:
                 columns.append(col)
         legend._fsl_columns = columns  # noqa: SLF001 - re-laid out by _refit_legend
+        legend._fsl_laid_out = False  # noqa: SLF001
         self._layout_legend(legend, two_columns=True)
 
     def _layout_legend(self, legend: pg.LegendItem, *, two_columns: bool) -> None:
@@ -475,10 +476,12 @@ class PlotBase(QWidget):
         if columns is None:
             return
         layout = legend.layout
-        for entries in columns:
-            for sample, label in entries:
-                layout.removeItem(sample)
-                layout.removeItem(label)
+        if getattr(legend, "_fsl_laid_out", False):
+            for entries in columns:
+                for sample, label in entries:
+                    layout.removeItem(sample)
+                    layout.removeItem(label)
+        legend._fsl_laid_out = True  # noqa: SLF001
         for i in range(4):
             layout.setColumnSpacing(i, 4)
         row0 = 0
