@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Qt, Signal, Slot
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal, Slot
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
@@ -581,6 +581,12 @@ class PlotBase(QWidget):
             if rect.width() + 2 * LEGEND_MARGIN > vb_w:
                 self._layout_legend(legend, two_columns=False)
                 rect = legend.boundingRect()
+        # still too wide for a narrow panel: shrink it (down to half) rather than clip
+        scale = 1.0
+        if rect.width() > 0 and rect.width() + 2 * LEGEND_MARGIN > vb_w:
+            scale = max(0.5, (vb_w - 2 * LEGEND_MARGIN) / rect.width())
+        legend.setScale(scale)
+        rect = QRectF(0, 0, rect.width() * scale, rect.height() * scale)
         w_frac = min(1.0, (rect.width() + 2 * LEGEND_MARGIN) / vb_w)
         h_frac = min(0.6, (rect.height() + 2 * LEGEND_MARGIN) / vb_h)
         best: tuple[float, float, float, str] | None = None
@@ -648,7 +654,17 @@ class PlotBase(QWidget):
         size = size or self._style.marker_size
         if err is not None:
             err = np.asarray(err, dtype=np.float64)
-            bars = pg.ErrorBarItem(x=x, y=y, top=err, bottom=err, beam=0.0,
+            # ErrorBarItem ignores the plot's log mode: give it view (log10) coordinates.
+            # The plot's log mode must be set before drawing for this.
+            bx, by, top, bottom = x, y, err, err
+            with np.errstate(divide="ignore", invalid="ignore"):
+                if item.ctrl.logXCheck.isChecked():
+                    bx = np.where(x > 0, np.log10(np.abs(x)), np.nan)
+                if item.ctrl.logYCheck.isChecked():
+                    by = np.where(y > 0, np.log10(np.abs(y)), np.nan)
+                    top = np.log10(y + err) - by
+                    bottom = by - np.log10(np.maximum(y - err, 1e-3 * y))
+            bars = pg.ErrorBarItem(x=bx, y=by, top=top, bottom=bottom, beam=0.0,
                                    pen=mkpen(color, max(1.0, self._style.line_width * 0.6)))
             item.addItem(bars)
         brush = mkbrush(self._style.background) if hollow else mkbrush(color)

@@ -60,6 +60,16 @@ class LearningCurvesPlot(PlotBase):
                     else "n/d  = α")
         return PARAM_LABELS.get(param, param)
 
+    def _sweep_param(self) -> str | None:
+        """The parameter on the x axis, as ``_redraw`` will find it."""
+        if self._theory is not None and any(
+                len([p for p in pts if p is not None and p.theory_ridge is not None]) >= 2
+                for _, pts in self._theory.curves):
+            return self._theory.sweep_param
+        if self._extras is not None and getattr(self._extras, "learning", ()):
+            return "alpha"
+        return self._sim.sweep_param if self._sim is not None else None
+
     def _redraw(self) -> None:
         if not hasattr(self, "_tables"):
             return
@@ -71,6 +81,13 @@ class LearningCurvesPlot(PlotBase):
         param = None
         drew_theory = False
         rf_drawn = False
+        # log mode first: error bars are drawn in view coordinates (see PlotBase._points)
+        param = self._sweep_param()
+        log_x = bool(self.options.get("log_x", False)) or (
+            param in (None, "alpha") and bool(self.options.get("log_x_alpha", False)))
+        log_y = bool(self.options.get("log_y", False))
+        item.setLogMode(x=log_x, y=log_y)
+        param = None
         # The legend is compact: one entry per curve (its colour) and one key per line
         # or marker kind, drawn neutral; data items carry no name.
         curve_names: dict[int, str] = {}
@@ -165,10 +182,10 @@ class LearningCurvesPlot(PlotBase):
                     self._tables[f"sim_{model}{'_' + lab if lab else ''}"] = (
                         ["x", "test_error_mean", "test_error_std", "train_error_mean"],
                         np.column_stack([xs, means, stds, tmeans]))
-        log_x = bool(self.options.get("log_x", False)) or (
-            param in (None, "alpha") and bool(self.options.get("log_x_alpha", False)))
-        item.setLogMode(x=log_x, y=bool(self.options.get("log_y", False)))
+        item.setLogMode(x=log_x, y=log_y)
         set_log_ticks(item.getAxis("bottom"), log_x)
+        # pyqtgraph labels every minor tick of a log y axis (0.02 0.03 ... collide)
+        set_log_ticks(item.getAxis("left"), log_y, minor_labels=False)
         self._build_legend(item, curve_names, kinds)
         self._fit_legend(item, series)
         self._set_labels(item, self._x_label(param), "error")

@@ -284,10 +284,18 @@ class SpectrumPlot(PlotBase):
             if panel.isVisible() or panel is self._p_after:
                 self._fit_legend(panel, data)
         if overlay:
+            self._set_labels(self._p_after, f"{LAMBDA}  (eigenvalue of Φᵀ Φ / n)",
+                             f"density  {RHO}")
+            self._p_after.getAxis("left").setStyle(showValues=True)
             self._set_title(self._p_after, "before (dashed) / after (solid)")
         else:
-            self._set_title(self._p_before, "before the step (η̃ = 0)")
-            self._set_title(self._p_after, "after the step")
+            # side by side the panels are narrow: short labels (long ones overlapped),
+            # the shared y axis labelled once
+            self._set_labels(self._p_before, LAMBDA, f"density  {RHO}")
+            self._set_labels(self._p_after, LAMBDA, "")
+            self._p_after.getAxis("left").setStyle(showValues=False)
+            self._set_title(self._p_before, "before")
+            self._set_title(self._p_after, "after")
         self._set_title(self._p_out, "outliers" if has_out else "")
 
     @staticmethod
