@@ -163,3 +163,20 @@ def empirical_cdf_distance(sample_a: np.ndarray, sample_b: np.ndarray) -> float:
     fa = np.searchsorted(a, x, side="right") / a.size
     fb = np.searchsorted(b, x, side="right") / b.size
     return float(np.max(np.abs(fa - fb)))
+
+
+def ccdf_from_density(grid: np.ndarray, density: np.ndarray) -> np.ndarray:
+    """Mass of the density above each grid point (trapezoid rule), normalised to 1.
+
+    Used for the theory's complementary CDF on the tail plot (an integral: engine work).
+    """
+    grid = np.asarray(grid, dtype=float)
+    density = np.clip(np.asarray(density, dtype=float), 0.0, None)
+    if grid.size < 2:
+        return np.zeros_like(grid)
+    steps = 0.5 * (density[1:] + density[:-1]) * np.diff(grid)
+    cum = np.concatenate(([0.0], np.cumsum(steps)))
+    total = cum[-1]
+    if total <= 0:
+        return np.zeros_like(grid)
+    return np.clip(1.0 - cum / total, 0.0, 1.0)

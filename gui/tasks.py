@@ -19,6 +19,7 @@ import numpy as np
 from engine.config import Config, ModelConfig
 from engine.errors import Cancelled, EngineError
 from engine.progress import CancelLike, ProgressFn, check_cancel, sub_progress
+from engine.spectra import ccdf_from_density
 
 #: on_point stage indices used by :func:`theory_task` (curve index -1 marks a stage).
 STAGE_MAIN = 0
@@ -90,23 +91,6 @@ class TheoryBundle:
     result: Any
     snapshot: tuple[Any, ...] = ()
     extras: TheoryExtras | None = None
-
-
-def ccdf_from_density(grid: np.ndarray, density: np.ndarray) -> np.ndarray:
-    """Mass of the density above each grid point (trapezoid rule), normalised to 1.
-
-    Why here and not in the plot: it is an integral, and the GUI thread only draws.
-    """
-    grid = np.asarray(grid, dtype=float)
-    density = np.clip(np.asarray(density, dtype=float), 0.0, None)
-    if grid.size < 2:
-        return np.zeros_like(grid)
-    steps = 0.5 * (density[1:] + density[:-1]) * np.diff(grid)
-    cum = np.concatenate(([0.0], np.cumsum(steps)))
-    total = cum[-1]
-    if total <= 0:
-        return np.zeros_like(grid)
-    return np.clip(1.0 - cum / total, 0.0, 1.0)
 
 
 def _tail_values(eta: float) -> list[float]:

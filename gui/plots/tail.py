@@ -1,7 +1,7 @@
 """The right tail of the spectrum: complementary CDF on log–log axes.
 
 Theory: the bulk density integrated from the right (computed in the worker, see
-:func:`gui.tasks.ccdf_from_density`) at a few ``eta_tilde``, one line each, so the
+:func:`engine.spectra.ccdf_from_density`) at a few ``eta_tilde``, one line each, so the
 growth (relu) or shrinkage (tanh) of the tail with the step size is visible.
 Simulation: the rank plot of the bulk eigenvalues (fraction of eigenvalues >= λ).
 """
@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 
+from engine.spectra import ccdf_from_density
 from gui.plots.base import PlotBase, curve_label, set_log_ticks
-from gui.tasks import ccdf_from_density
 
 
 class TailPlot(PlotBase):

@@ -75,3 +75,18 @@ def test_two_sample_distance():
     a = np.arange(10.0)
     assert empirical_cdf_distance(a, a) == 0.0
     assert empirical_cdf_distance(a, a + 100) == 1.0
+
+
+def test_ccdf_from_density_matches_closed_forms():
+    from engine.spectra import ccdf_from_density
+
+    grid = np.linspace(0.0, 2.0, 201)
+    # uniform density on [0, 2]: P(lambda >= x) = 1 - x/2
+    np.testing.assert_allclose(ccdf_from_density(grid, np.full(201, 0.5)), 1 - grid / 2,
+                               atol=1e-12)
+    # exponential density (unnormalised on the grid): normalised tail mass
+    g = np.linspace(0.0, 10.0, 4001)
+    tail = ccdf_from_density(g, 3.0 * np.exp(-g))
+    exact = (np.exp(-g) - np.exp(-10.0)) / (1 - np.exp(-10.0))
+    np.testing.assert_allclose(tail, exact, atol=1e-5)
+    assert np.all(ccdf_from_density(grid, np.zeros(201)) == 0)
