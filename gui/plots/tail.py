@@ -14,6 +14,10 @@ import pyqtgraph as pg
 from engine.spectra import ccdf_from_density
 from gui.plots.base import PlotBase, curve_label, set_log_ticks
 
+#: Smallest eigenvalue drawn, relative to the largest (the tail plot shows the top
+#: three decades of the spectrum).
+TAIL_DECADES_FLOOR = 1e-3
+
 
 class TailPlot(PlotBase):
     """Complementary CDF of the bulk, theory at several η̃ vs simulation."""
@@ -55,7 +59,9 @@ class TailPlot(PlotBase):
         for i, (eta, grid, ccdf) in enumerate(series):
             grid = np.asarray(grid, dtype=np.float64)
             ccdf = np.asarray(ccdf, dtype=np.float64)
-            ok = (grid > 0) & (ccdf > 1e-6)
+            # the plot is about the right tail: three decades below the top of the grid
+            # (at n = p the density reaches down to ~0 and would add empty decades)
+            ok = (grid > TAIL_DECADES_FLOOR * grid.max()) & (ccdf > 1e-6)
             is_current = current is not None and abs(eta - current) < 1e-9
             self._line(item, grid[ok], ccdf[ok], self._curve_color(i),
                        name=f"theory η̃ = {eta:g}{' (current)' if is_current else ''}",
@@ -75,9 +81,10 @@ class TailPlot(PlotBase):
                     k = len(s.outliers) if s.outliers is not None else 0
                     bulk = eig[: eig.size - k] if k else eig
                     frac = (bulk.size - np.arange(bulk.size)) / bulk.size
-                    # numerically zero eigenvalues (rank deficiency) are no part of the
-                    # tail and would stretch the log axis over ten empty decades
-                    ok = bulk > (1e-9 * bulk.max() if bulk.size else 0.0)
+                    # numerically zero eigenvalues (rank deficiency) and the hard edge at
+                    # n = p are no part of the tail and would stretch the log axis over
+                    # empty decades (the exported table keeps every eigenvalue)
+                    ok = bulk > (TAIL_DECADES_FLOOR * bulk.max() if bulk.size else 0.0)
                     # thin the rank plot: a few hundred markers read better than p
                     step = max(1, int(ok.sum() // 300))
                     lab = curve_label(label, ci)
