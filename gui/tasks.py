@@ -144,8 +144,7 @@ def theory_task(config: Config, *, progress: ProgressFn | None = None,
             return fn()
         except Cancelled:
             raise
-        except (EngineError, ArithmeticError, ValueError, AttributeError, ImportError,
-                NotImplementedError) as exc:
+        except (EngineError, ArithmeticError, ValueError) as exc:
             warnings.append(f"{what}: {exc}")
             return None
 

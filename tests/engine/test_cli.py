@@ -8,8 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 import engine.cli as cli
 import engine.runner as runner
 from engine.errors import ConvergenceError
@@ -110,7 +108,6 @@ def test_memory_guard_exits_4(tmp_path, monkeypatch, capsys):
 
 
 def test_out_writes_files(tmp_path):
-    pytest.importorskip("engine.export")
     out = tmp_path / "out"
     cfg = _write(tmp_path, run={"seeds": [0], "sweep": None})
     proc = _run(cfg, "--out", out, "--quiet")

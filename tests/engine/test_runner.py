@@ -200,20 +200,15 @@ def test_simulation_reproducible_through_runner():
 
 
 def test_real_theory_spectrum_agrees_with_simulation():
-    # Integration with the theory helper's solver, when it is there: the bulk CDF of the
-    # simulated sRF spectrum against the theory's (THEORY.md §7 floor ~0.003 at p = 1000,
-    # ~p^-1/2: 6x that floor at p = 400).
-    theory = pytest.importorskip("engine.theory")
-    if not hasattr(theory, "solve_spectrum"):
-        pytest.skip("engine.theory.solve_spectrum not available yet")
+    # Integration with the real solver: the bulk CDF of the simulated sRF spectrum against
+    # the theory's (THEORY.md §7 floor ~0.003 at p = 1000, ~p^-1/2: 6x that floor at p = 400).
     from engine.spectra import ks_distance, split_outliers
 
     cfg = _config(kind="spectrum", d=400, seeds=(0,), simulate=("srf",), alpha=2.0,
                   eta_tilde=1.0, sigma="tanh", sigma_star="tanh")
     pt = runner.run(cfg).curves[0].points[0]
     ts = pt.theory_spectrum
-    if ts is None:
-        pytest.skip(f"theory spectrum unavailable: {pt.theory_error}")
+    assert ts is not None, pt.theory_error
     grid = np.asarray(ts.grid)
     dens = np.asarray(ts.density)
     cdf = ts.atom_zero + np.concatenate([[0.0], np.cumsum(0.5 * (dens[1:] + dens[:-1])

@@ -18,12 +18,9 @@ import math
 import numpy as np
 import pytest
 
+from engine import network, spectra, srf
 from engine.config import ALaw, ModelConfig, NumericsConfig
 from engine.theory import solve_ridge, solve_spectrum, weights_theory
-
-network = pytest.importorskip("engine.network")
-srf = pytest.importorskip("engine.srf")
-spectra = pytest.importorskip("engine.spectra")
 
 D_CI = 400
 PM = ALaw((1.0, -1.0), (0.5, 0.5))
