@@ -242,6 +242,8 @@ class PlotBase(QWidget):
         self._shown_once = False
         #: set by the main window: hidden tabs redraw when shown (or exported)
         self.defer_when_hidden = False
+        #: what is drawn, as tables for export_data (refilled by every _redraw)
+        self._tables: dict[str, tuple[list[str], np.ndarray]] = {}
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
@@ -376,7 +378,19 @@ class PlotBase(QWidget):
         return self._export_tables()
 
     def _export_tables(self) -> dict[str, tuple[list[str], np.ndarray]]:
-        return dict(getattr(self, "_tables", {}))
+        return dict(self._tables)
+
+    def _begin_redraw(self) -> bool:
+        """Clear every plot item and the export tables before drawing anew.
+
+        Returns False while ``_build`` is still running (there is nothing to draw on).
+        """
+        if not hasattr(self, "plot_widget"):
+            return False
+        for item in self.plot_items():
+            item.clear()
+        self._tables = {}
+        return True
 
     # ------------------------------------------------------------------ helpers
     def _build(self) -> pg.GraphicsView:  # pragma: no cover - abstract

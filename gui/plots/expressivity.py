@@ -26,15 +26,12 @@ class ExpressivityPlot(PlotBase):
         self._set_labels(item, "κ = ⟨θ, x⟩", "function of κ")
         self._add_legend(item, offset=(10, 10))
         self._install_readout(item, "κ", "f")
-        self._tables: dict[str, tuple[list[str], np.ndarray]] = {}
         return view
 
     def _redraw(self) -> None:
-        if not hasattr(self, "_tables"):
+        if not self._begin_redraw():
             return
         item = self.plot_widget.getPlotItem()
-        item.clear()
-        self._tables = {}
         st = self._style
         title = "features' means μ₀(κ, u_k) and the best fit of σ*"
         series: list[tuple[np.ndarray, np.ndarray]] = []

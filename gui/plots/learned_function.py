@@ -42,15 +42,12 @@ class LearnedFunctionPlot(PlotBase):
         # bottom right: empty for increasing targets, above the kappa profile
         self._add_legend(item)
         self._install_readout(item, "κ", "f̂")
-        self._tables: dict[str, tuple[list[str], np.ndarray]] = {}
         return view
 
     def _redraw(self) -> None:
-        if not hasattr(self, "_tables"):
+        if not self._begin_redraw():
             return
         item = self.plot_widget.getPlotItem()
-        item.clear()
-        self._tables = {}
         st = self._style
         lines: list[tuple[str, np.ndarray, np.ndarray]] = []
         sim_names: list[tuple[int, str]] = []

@@ -41,7 +41,6 @@ class LearningCurvesPlot(PlotBase):
         item = view.getPlotItem()
         self._add_legend(item)
         self._install_readout(item, "x", "error")
-        self._tables: dict[str, tuple[list[str], np.ndarray]] = {}
         return view
 
     def _x(self, param: str | None, model: Any, value: Any) -> float:
@@ -71,11 +70,9 @@ class LearningCurvesPlot(PlotBase):
         return self._sim.sweep_param if self._sim is not None else None
 
     def _redraw(self) -> None:
-        if not hasattr(self, "_tables"):
+        if not self._begin_redraw():
             return
         item = self.plot_widget.getPlotItem()
-        item.clear()
-        self._tables = {}
         st = self._style
         n_over_p = self.options.get("x_axis", "n/p") == "n/p"
         param = None

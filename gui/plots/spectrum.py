@@ -75,7 +75,6 @@ class SpectrumPlot(PlotBase):
         self._add_legend(self._p_after)
         self._add_legend(self._p_before)
         self._layout_mode: tuple[bool, bool] | None = None
-        self._tables: dict[str, tuple[list[str], np.ndarray]] = {}
         self._view = view
         return view
 
@@ -109,15 +108,12 @@ class SpectrumPlot(PlotBase):
         self._layout_mode = mode
 
     def _redraw(self) -> None:
-        if not hasattr(self, "_p_after"):
+        if not self._begin_redraw():
             return
         overlay = bool(self.options.get("overlay", True))
         log_x = bool(self.options.get("log_x", False))
         log_y = bool(self.options.get("log_y", False))
         st = self._style
-        for item in (self._p_before, self._p_after, self._p_out):
-            item.clear()
-        self._tables = {}
         out_theory: list[tuple[int, str, float]] = []
         out_sim: list[tuple[int, str, float]] = []
 

@@ -32,15 +32,12 @@ class TailPlot(PlotBase):
                          "P(eigenvalue ≥ λ)  (log)")
         self._add_legend(item, offset=(10, 10))
         self._install_readout(item, "λ", "P(≥ λ)")
-        self._tables: dict[str, tuple[list[str], np.ndarray]] = {}
         return view
 
     def _redraw(self) -> None:
-        if not hasattr(self, "_tables"):
+        if not self._begin_redraw():
             return
         item = self.plot_widget.getPlotItem()
-        item.clear()
-        self._tables = {}
         st = self._style
         series = list(getattr(self._extras, "tail", ()) or ())
         if not series and self._theory is not None:

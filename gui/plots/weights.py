@@ -31,19 +31,15 @@ class WeightsPlot(PlotBase):
         self._add_legend(self._p_ovl, offset=(-5, 5))
         self._install_readout(self._p_spec, "λ", "ρ")
         self._install_readout(self._p_ovl, "j", "overlap")
-        self._tables: dict[str, tuple[list[str], np.ndarray]] = {}
         return view
 
     def plot_items(self) -> list[pg.PlotItem]:
         return [self._p_spec, self._p_ovl]
 
     def _redraw(self) -> None:
-        if not hasattr(self, "_tables"):
+        if not self._begin_redraw():
             return
         st = self._style
-        self._p_spec.clear()
-        self._p_ovl.clear()
-        self._tables = {}
         spikes: list[float] = []
         gamma = None
         if self._theory is not None:
