@@ -1,4 +1,4 @@
-"""Validation table of THEORY.md §7: theory versus simulation at full size.
+"""Validation table of docs/model.md#validation: theory versus simulation at full size.
 
 For each case: the Kolmogorov distance between the bulk eigenvalues of
 ``(1/n) Phi^T Phi`` (outliers removed by :func:`engine.spectra.split_outliers`) and the

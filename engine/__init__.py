@@ -1,6 +1,6 @@
 """Feature Spectrum Lab engine: pure numerics (numpy, scipy), never Qt.
 
-See SPEC.md §2. Public entry points live in :mod:`engine.config`,
+See docs/architecture.md. Public entry points live in :mod:`engine.config`,
 :mod:`engine.runner`, :mod:`engine.theory` and :mod:`engine.export`.
 """
 

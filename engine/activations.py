@@ -7,7 +7,7 @@ Expressions are parsed with :mod:`ast` against a whitelist (numbers, ``z``,
 ``pi``, ``e``, ``+ - * / **``, and the functions in :data:`FUNCTIONS`); nothing is
 ever passed to ``eval``.
 
-Hermite constants follow THEORY.md §0 with ``z ~ N(0, 1)``::
+Hermite constants follow docs/model.md#conventions with ``z ~ N(0, 1)``::
 
     mu0 = E f(z),  mu1 = E z f(z),  mu2 = E (z^2 - 1) f(z) = E f''(z),  m2 = E f(z)^2
 """
@@ -280,7 +280,7 @@ def get_activation(name: str) -> Activation:
 
 @dataclass(frozen=True)
 class HermiteConstants:
-    """Hermite constants of ``f`` under ``z ~ N(0, 1)`` (THEORY.md §0).
+    """Hermite constants of ``f`` under ``z ~ N(0, 1)`` (docs/model.md#conventions).
 
     Attributes
     ----------
@@ -293,7 +293,7 @@ class HermiteConstants:
     m2 : float
         ``E f(z)^2``.
     var_fprime : float
-        ``Var f'(z)``, which sets the finite-batch row noise (THEORY.md §1).
+        ``Var f'(z)``, which sets the finite-batch row noise (docs/model.md#network-to-srf-mapping).
     """
 
     mu0: float

@@ -1,6 +1,6 @@
 """Command line: ``python -m engine run CONFIG.json [--json] [--out DIR] [--force]``.
 
-Exit status (SPEC.md §5):
+Exit status (docs/configuration.md):
 
 ==== ==============================================================================
 0    success

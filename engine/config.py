@@ -1,11 +1,11 @@
-"""The one configuration format (SPEC.md §5): ``Config = ModelConfig + RunConfig``.
+"""The one configuration format (docs/configuration.md): ``Config = ModelConfig + RunConfig``.
 
 Frozen dataclasses, validated on construction. Every invalid value raises
 :class:`~engine.errors.ConfigError` whose message names the dotted key, the value
 and the allowed range, e.g. ``model.beta must be > 0, got -1``. Unknown keys are
 errors. The ``schema`` number has a migration path (:data:`MIGRATIONS`).
 
-Conventions (SPEC.md §1): ``p = round(beta*d)``, ``n = round(alpha*d)``,
+Conventions (docs/model.md#conventions): ``p = round(beta*d)``, ``n = round(alpha*d)``,
 ``n0 = round(alpha0*d)`` (``alpha0 = None``: the large-batch limit), ``noise`` is
 the label-noise variance ``Delta``, and ``lam`` is the ridge penalty in the *sum*
 convention (penalty ``lam*|a|^2`` added to the *sum* of squared residuals).
@@ -175,7 +175,7 @@ class ALaw:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """The model of SPEC.md §1. See the module docstring for conventions.
+    """The model of docs/model.md#conventions. See the module docstring for conventions.
 
     Attributes
     ----------
@@ -264,7 +264,7 @@ class ModelConfig:
 
     @property
     def lam_int(self) -> float:
-        """The engine's internal ridge ``lam_int = lam*p/n`` (THEORY.md §0)."""
+        """The engine's internal ridge ``lam_int = lam*p/n`` (docs/model.md#conventions)."""
         return self.lam * self.p / self.n
 
     @property
@@ -384,14 +384,14 @@ class Curve:
 
 @dataclass(frozen=True)
 class RunConfig:
-    """What to compute (SPEC.md §5 ``run``).
+    """What to compute (docs/configuration.md ``run``).
 
     Attributes
     ----------
     kind : {"spectrum", "weights", "errors"}
     sweep : Sweep or None
     theory : bool
-        Solve the theory (THEORY.md).
+        Solve the theory (docs/model.md).
     simulate : tuple of str
         Subset of ``("network", "srf")``.
     seeds : tuple of int
@@ -399,7 +399,7 @@ class RunConfig:
     n_test : int or None
         Size of the fresh test set; ``None`` means ``max(n, 2000)``.
     curves : tuple of Curve
-        Several curves that differ by model overrides (presets of SPEC.md §6);
+        Several curves that differ by model overrides (presets of docs/user-guide.md#presets);
         empty means one curve with the model as given.
     memory_fraction : float
         Share of this machine's memory a run may use, in (0, 1].
@@ -479,7 +479,7 @@ class RunConfig:
 
 @dataclass(frozen=True)
 class NumericsConfig:
-    """Theory numerics (THEORY.md §5).
+    """Theory numerics (docs/model.md#numerics).
 
     Attributes
     ----------

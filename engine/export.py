@@ -1,7 +1,7 @@
-"""Files: atomic writes, provenance, and results to CSV / JSON / NPZ (SPEC.md §2.5).
+"""Files: atomic writes, provenance, and results to CSV / JSON / NPZ (docs/configuration.md).
 
 Every file written here carries its *provenance*: all parameters, the seeds, the app
-and library versions, the date, and the conventions of SPEC.md §1 spelled out, so a
+and library versions, the date, and the conventions of docs/model.md#conventions spelled out, so a
 number in a file can always be traced back to what produced it.
 
 Files are written atomically: the bytes go to a temporary file in the destination
@@ -48,7 +48,7 @@ APP_NAME = "feature-spectrum-lab"
 #: Version of the encoding produced by :func:`result_to_dict`.
 RESULT_ENCODING = 1
 
-#: The conventions of SPEC.md §1, written verbatim into every export.
+#: The conventions of docs/model.md#conventions, written verbatim into every export.
 CONVENTIONS: dict[str, str] = {
     "inputs": "x ~ N(0, I_d); target direction theta with |theta| = 1 (random, seeded)",
     "labels": "y = sigma_star(<theta, x>) + sqrt(Delta) * xi, xi ~ N(0, 1); "
@@ -74,7 +74,7 @@ CONVENTIONS: dict[str, str] = {
     "weights": "weight spectra are those of W1 W1^T (p x p); F F^T for the sRF model",
     "test_error": "E (y - f_hat(x))^2 on fresh data (includes the noise Delta)",
     "hermite": "mu1 = E[z sigma(z)], mu1_star = E[z sigma_star(z)], z ~ N(0, 1)",
-    "srf": "spiked random features F = sqrt(c) W0 + u v^T, u_i = r * a_i (SPEC.md §1)",
+    "srf": "spiked random features F = sqrt(c) W0 + u v^T, u_i = r * a_i (docs/model.md#conventions)",
 }
 
 PathLike = str | os.PathLike[str]
@@ -211,7 +211,7 @@ def provenance(config: Config, seeds: Sequence[int] | None = None) -> dict[str, 
         JSON-able: ``app``, ``app_version``, ``python``, ``numpy``, ``scipy``,
         ``platform``, ``date`` (ISO 8601, UTC), ``seeds``, ``config``
         (``config.to_dict()``, all parameters), ``derived`` (``p``, ``n``, ``n0``,
-        ``lam_int``, ``large_batch``) and ``conventions`` (SPEC.md §1 as text).
+        ``lam_int``, ``large_batch``) and ``conventions`` (docs/model.md#conventions as text).
     """
     v = versions()
     m = config.model

@@ -1,13 +1,13 @@
 """The real two-layer network: initialisation, one gradient step, ridge readout.
 
-Conventions (SPEC.md §1, THEORY.md §0):
+Conventions (docs/model.md#conventions, docs/model.md#conventions):
 
 - ``x ~ N(0, I_d)``, ``|theta| = 1``, ``y = sigma_*(<theta, x>) + sqrt(Delta) xi``.
 - ``f(x) = (1/sqrt p) sum_i a_i sigma(<w_i, x>)``; rows of ``W0`` uniform on the sphere
   (or ``N(0, I_d/d)``), ``a_i`` i.i.d. from ``model.a_law``.
 - One step ``Delta w_i = eta_tilde a_i g_i`` with
   ``g_i = (1/n0) sum_nu r_nu sigma'(<w_i, x_nu>) x_nu`` (i.e. ``eta = eta_tilde sqrt p``
-  on the averaged square loss, THEORY.md §6.1), ``r = y`` ("labels") or
+  on the averaged square loss, docs/model.md#known-limits), ``r = y`` ("labels") or
   ``r = y - f(x; W0, a)`` ("full"). Large batch: ``g_i`` is the exact population
   gradient ``E[y sigma'(<w_i, x>) x]`` (:func:`population_gradient`).
 - Readout: ``Phi = sigma(X W1^T)`` (``n x p``), ``b = a/sqrt p``,
@@ -522,13 +522,13 @@ def gradient_step(
     progress: ProgressFn | None = None,
     cancel: CancelLike | None = None,
 ) -> np.ndarray:
-    """``W1 = W0 + eta_tilde * diag(a) G`` (SPEC.md §1), finite batch or large-batch limit.
+    """``W1 = W0 + eta_tilde * diag(a) G`` (docs/model.md#conventions), finite batch or large-batch limit.
 
     Large batch with ``residual="full"``: the label part is exact
     (:func:`population_gradient`); the ``-E[f(x;W0,a) sigma'(<w_i,x>) x]`` part has no
     closed form over ``p`` coupled rows and is estimated by Monte Carlo on
     ``FULL_RESIDUAL_MC_ALPHA * d`` samples (stream ``"mc"``); it is labelled
-    "beyond the theory" in the app anyway (THEORY.md §1).
+    "beyond the theory" in the app anyway (docs/model.md#network-to-srf-mapping).
 
     Returns
     -------

@@ -1,4 +1,4 @@
-"""Presets of SPEC.md §6: plain configuration files in ``resources/presets``.
+"""Presets of docs/user-guide.md#presets: plain configuration files in ``resources/presets``.
 
 Each preset is an ordinary config JSON (the CLI can run it directly:
 ``python -m engine run resources/presets/dandi_spectrum.json``); ``index.json``

@@ -40,7 +40,7 @@ class Convergence:
 
 @dataclass(frozen=True)
 class SRFParams:
-    """The equivalent spiked random-features model of THEORY.md §1 (per atom k).
+    """The equivalent spiked random-features model of docs/model.md#network-to-srf-mapping (per atom k).
 
     Attributes
     ----------
@@ -79,7 +79,7 @@ class SRFParams:
 
 @dataclass(frozen=True)
 class TheorySpectrum:
-    """Limiting spectrum of ``(1/n) Phi^T Phi`` (THEORY.md §3).
+    """Limiting spectrum of ``(1/n) Phi^T Phi`` (docs/model.md#spectrum-of-the-feature-covariance).
 
     Attributes
     ----------
@@ -114,7 +114,7 @@ class TheorySpectrum:
 
 @dataclass(frozen=True)
 class TheoryRidge:
-    """Asymptotic ridge errors and order parameters (THEORY.md §4).
+    """Asymptotic ridge errors and order parameters (docs/model.md#ridge-errors).
 
     Attributes
     ----------
@@ -132,13 +132,13 @@ class TheoryRidge:
     target : ndarray (Q,)
         ``sigma_*(kappa)``.
     warnings : tuple of str
-        E.g. a mean direction too weak to be stiff at this ``d`` (THEORY.md §6.5).
+        E.g. a mean direction too weak to be stiff at this ``d`` (docs/model.md#known-limits).
     convergence : Convergence
     g, tau : ndarray (K,), (K, K) or None
-        The solution of THEORY.md §3 at ``z = -lam_int`` (kept for warm starts).
+        The solution of docs/model.md#spectrum-of-the-feature-covariance at ``z = -lam_int`` (kept for warm starts).
     test_error_finite_p, train_error_finite_p : float or None
         Errors with the mean directions treated at the model's finite ``p`` (not stiff:
-        ``m0_k = p pi_k g_k E[w S0_k R]``), an extension beyond THEORY.md for weak
+        ``m0_k = p pi_k g_k E[w S0_k R]``), an extension beyond the leading-order theory for weak
         mean directions (pitfall 5); equal to the asymptotic values as ``p`` grows.
     """
 
@@ -183,7 +183,7 @@ class TheoryWeights:
 
 @dataclass(frozen=True)
 class Expressivity:
-    """What the learned features can express along ``theta`` (SPEC.md §3).
+    """What the learned features can express along ``theta`` (docs/user-guide.md).
 
     Attributes
     ----------

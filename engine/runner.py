@@ -124,7 +124,7 @@ def _theory_point(config: Config, model: ModelConfig, where: str, failures: list
     def th():
         return _theory_module()
 
-    out["srf_params"] = th().equivalent_srf(model)  # closed form (THEORY.md §1)
+    out["srf_params"] = th().equivalent_srf(model)  # closed form (docs/model.md#network-to-srf-mapping)
     progress(0.05, "theory: sRF constants")
     check_cancel(cancel)
     if kind == "spectrum":
@@ -441,7 +441,7 @@ def _curve_json(curve: CurveResult, result: RunResult) -> dict[str, Any]:
 
 
 def result_to_json(result: RunResult) -> dict[str, Any]:
-    """The CLI's ``--json`` object (SPEC.md §5), JSON-safe (NaN -> null).
+    """The CLI's ``--json`` object (docs/configuration.md), JSON-safe (NaN -> null).
 
     Top level: ``kind``, ``success``, ``message``, ``started``, ``elapsed``, ``versions``,
     ``config``, and the first curve's keys:

@@ -86,7 +86,7 @@ SESSION_MIGRATIONS[0] = _migrate_0_to_1
 class Session(tuple):
     """What :func:`load_session` returns.
 
-    It unpacks as ``config, result = load_session(path)`` (the API of TEAM.md) and also
+    It unpacks as ``config, result = load_session(path)`` and also
     carries the view state and the provenance as attributes.
 
     Attributes

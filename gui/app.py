@@ -7,7 +7,7 @@ Options::
                                             headless export (gui.headless.run_headless)
 
 Exit is clean: windows are closed (workers interrupted and joined) and the event loop
-returns before the interpreter tears Qt down (STYLE.md: teardown segfault).
+returns before the interpreter tears Qt down (docs/architecture.md#pitfalls).
 """
 
 from __future__ import annotations

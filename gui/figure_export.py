@@ -13,7 +13,7 @@ How a figure is rendered, and why:
   render and restored afterwards. Rendering into our own image (never grabbing the
   widget) also makes the size independent of the screen's HiDPI scaling.
 - **SVG**: pyqtgraph 0.14's ``SVGExporter`` raises ``ValueError`` with PySide6 6.12
-  (STYLE.md pitfalls); the scene is painted into a ``QtSvg.QSvgGenerator`` instead.
+  (docs/architecture.md#pitfalls); the scene is painted into a ``QtSvg.QSvgGenerator`` instead.
 - **PDF**: a ``QPdfWriter`` with the page size in inches and a resolution of 96 dpi,
   so that one device unit is one logical pixel and cosmetic pens keep their width
   (at 1200 dpi they would be 1/1200 in), and point-size fonts come out at the size

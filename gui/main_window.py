@@ -1,6 +1,6 @@
 """The main window: parameter panels left, plot tabs right, status and progress below.
 
-Data flows one way (STYLE.md): panel edits -> Config (validated by the engine; an
+Data flows one way (docs/architecture.md): panel edits -> Config (validated by the engine; an
 invalid field is marked and nothing runs) -> worker -> engine.runner -> results ->
 plots. Live theory runs on every valid edit (debounced); simulations run on request.
 Both run in :class:`gui.workers.TaskManager` threads, so the window never blocks.
@@ -50,7 +50,7 @@ SIM_REDRAW_MS = 250
 MAX_RECENT = 8
 
 CONVENTIONS_HTML = """
-<h3>Conventions (SPEC.md §1)</h3>
+<h3>Conventions (docs/model.md#conventions)</h3>
 <ul>
 <li>Inputs x ~ N(0, I_d); target y = σ*(⟨θ, x⟩) + √Δ ξ with |θ| = 1.</li>
 <li>Network f(x) = (1/√p) Σ_i a_i σ(⟨w_i, x⟩); rows of W0 uniform on the unit sphere

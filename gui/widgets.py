@@ -119,7 +119,7 @@ class InfoPanel(QTextBrowser):
         sp = p.srf_params
         m = p.model
         rows.append("<b>Equivalent sRF model</b> "
-                    "<small>(F = √c W0 + u vᵀ; THEORY.md §1)</small>")
+                    "<small>(F = √c W0 + u vᵀ; docs/model.md#network-to-srf-mapping)</small>")
         if self._label:
             rows.append(f"<br><small>curve “{self._label}” (η̃ = {m.eta_tilde:g}, "
                         f"α0 = {'∞' if m.alpha0 is None else f'{m.alpha0:g}'})</small>")
@@ -165,7 +165,7 @@ class InfoPanel(QTextBrowser):
                 rows.append(f"; random features test {p.theory_ridge_rf.test_error:.4g}")
             if r.warnings and r.test_error_finite_p is not None:
                 # A weak mean direction makes the asymptotic value optimistic at this p
-                # (THEORY.md pitfall 5): show the finite-p treatment beside it.
+                # (docs/model.md#known-limits): show the finite-p treatment beside it.
                 train_fp = ("" if r.train_error_finite_p is None
                             else f", train {r.train_error_finite_p:.4g}")
                 rows.append(f"<br>at p = {m.p} (weak mean directions not stiff): test "
@@ -175,7 +175,7 @@ class InfoPanel(QTextBrowser):
             warnings += [w for w in p.theory_ridge.warnings if w not in warnings]
         if m.residual == "full":
             warnings.append("residual 'full' is beyond the theory: the curves are the "
-                            "labels-mode theory (THEORY.md §1)")
+                            "labels-mode theory (docs/model.md#network-to-srf-mapping)")
         if warnings:
             rows.append("<br><b style='color:#FFB74D'>Warnings</b><ul>"
                         + "".join(f"<li>{w}</li>" for w in warnings) + "</ul>")

@@ -1,4 +1,4 @@
-"""The one worker mechanism of the GUI (STYLE.md §4/§5).
+"""The one worker mechanism of the GUI (docs/architecture.md#threads).
 
 A :class:`TaskManager` owns one :class:`QThread` and one :class:`Worker` moved to it.
 ``start(fn, config)`` runs ``fn(config, progress=..., cancel=..., on_point=...)`` (an

@@ -1,6 +1,6 @@
-"""The theory solver (THEORY.md): sRF mapping, conditional coefficients, spectrum, ridge.
+"""The theory solver (docs/model.md): sRF mapping, conditional coefficients, spectrum, ridge.
 
-Public API (names fixed by notes/TEAM.md)::
+Public API::
 
     equivalent_srf(model) -> SRFParams
     solve_spectrum(model, numerics=None, *, centred=False, progress=None, cancel=None)

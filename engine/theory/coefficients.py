@@ -1,4 +1,4 @@
-"""Conditional Gaussian-equivalence coefficients (THEORY.md §2).
+"""Conditional Gaussian-equivalence coefficients (docs/model.md#conditional-gaussian-equivalence).
 
 For a row of norm ``s`` carrying a spike ``u`` along the (spike) direction, and
 conditionally on ``kappa = <v, x>``, the feature ``sigma(s g + u kappa)`` with

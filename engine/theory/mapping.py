@@ -1,10 +1,10 @@
 """From the network's gradient step to the equivalent spiked random-features model.
 
-THEORY.md §1. Row ``i`` of class ``k`` after the step behaves like
+See docs/model.md#network-to-srf-mapping. Row ``i`` of class ``k`` after the step behaves like
 ``s0_k w_i + c_k <w_i, theta> theta + u_k v (+ isotropic noise of variance nv_k)``
 with ``|w_i| = 1``. Large batch: ``v = theta``, ``nv_k = 0``. Finite batch
-``n0 = alpha0 d``: ``v`` has overlap ``gamma`` with ``theta`` and (following THEORY.md,
-not SPEC.md) ``E y^2 = E sigma_*^2 + Delta`` enters the constants.
+``n0 = alpha0 d``: ``v`` has overlap ``gamma`` with ``theta`` and (with the
+label noise included) ``E y^2 = E sigma_*^2 + Delta`` enters the constants.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def equivalent_srf(model: ModelConfig) -> SRFParams:
         "mu0": h.mu0, "mu1": h.mu1, "mu2": h.mu2, "m2": h.m2, "var_fprime": h.var_fprime,
         "mu0_star": hs.mu0, "mu1_star": hs.mu1, "mu2_star": hs.mu2, "mus2_star": hs.m2,
         "ey2": ey2,
-        # "Full residual" mode is beyond the theory (THEORY.md §1): a second rank-one
+        # "Full residual" mode is beyond the theory (docs/model.md#network-to-srf-mapping): a second rank-one
         # update along xi = W0^T a/sqrt(p), |xi|^2 ~ E a^2 + beta (E a)^2. The solvers
         # always use labels mode; r_eff is offered to front ends as a labelled
         # approximation of the bulk in that mode.

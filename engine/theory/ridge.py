@@ -1,8 +1,8 @@
-"""Asymptotic training and test error of the ridge readout (THEORY.md §4).
+"""Asymptotic training and test error of the ridge readout (docs/model.md#ridge-errors).
 
-Internal conventions (THEORY.md §0): ``b = a/sqrt(p)``,
+Internal conventions (docs/model.md#conventions): ``b = a/sqrt(p)``,
 ``b_hat = (Phi^T Phi/n + lam_int)^{-1} Phi^T y/n`` with ``lam_int = lam p/n`` (``lam``
-is the user's penalty in the sum convention of SPEC.md). Errors include the label
+is the user's penalty in the sum convention of docs/model.md#conventions). Errors include the label
 noise ``Delta`` in the test error.
 
 Signals along the spike plane, per class ``k``: ``S0_k = mu0(kappa_v, u_k)`` (stiff
@@ -49,7 +49,7 @@ KAPPA_DISPLAY = np.linspace(-4.0, 4.0, 161)
 
 def solve_at_real_z(z: float, D: ModelData, numerics: NumericsConfig,
                     warm: np.ndarray | None = None) -> tuple[np.ndarray, int, float]:
-    """Solve THEORY.md §3 at a real ``z`` left of the spectrum (``z = -lam_int``).
+    """Solve docs/model.md#spectrum-of-the-feature-covariance at a real ``z`` left of the spectrum (``z = -lam_int``).
 
     Damped fixed point then Newton; if that fails (tiny ``lam_int``), continuation
     along ``z - t`` with ``t`` decreasing geometrically to 0.
@@ -193,10 +193,10 @@ def _errors_parts(D: ModelData, Gm: np.ndarray, cv: np.ndarray, Dblk: np.ndarray
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Order parameters, conditional bias ``E[R^2 | kappa_v]`` and variance ``v``.
 
-    ``mean_gram = None``: the mean directions are stiff (THEORY.md §4 (a),
+    ``mean_gram = None``: the mean directions are stiff (docs/model.md#ridge-errors, condition (a),
     ``E[w S0_k R] = 0``). Otherwise ``mean_gram[k] = 1_k^T Qbar 1_k = p pi_k g_k`` and the
     mean directions are treated like the linear channels,
-    ``m0_k = p pi_k g_k E[w S0_k R]`` (a finite-p extension, not in THEORY.md; it tends to
+    ``m0_k = p pi_k g_k E[w S0_k R]`` (a finite-p extension of the leading-order theory; it tends to
     (a) as p grows), with their own variance source ``p sum_k h0_k^2 Ptr_k``.
     """
     K = D.K
@@ -240,7 +240,7 @@ def _errors_parts(D: ModelData, Gm: np.ndarray, cv: np.ndarray, Dblk: np.ndarray
 
 def solve_ridge(model: ModelConfig, numerics: NumericsConfig | None = None, *,
                 warm: TheoryRidge | None = None) -> TheoryRidge:
-    """Asymptotic ridge errors (THEORY.md §4), any K, large or finite batch.
+    """Asymptotic ridge errors (docs/model.md#ridge-errors), any K, large or finite batch.
 
     Parameters
     ----------
@@ -261,7 +261,7 @@ def solve_ridge(model: ModelConfig, numerics: NumericsConfig | None = None, *,
         ``test_error_finite_p`` / ``train_error_finite_p``: the same with the mean
         directions treated at the model's ``p`` (``m0_k = p pi_k g_k E[w S0_k R]``, like
         the linear channels, plus their variance source ``p sum_k h0_k^2 Ptr_k``); an
-        extension beyond THEORY.md that fixes the weak-direction gap of pitfall 5
+        extension beyond the leading-order theory that fixes the weak-direction gap of pitfall 5
         (validated in tests/engine/test_theory_validation.py).
 
     Raises
@@ -372,7 +372,7 @@ def _learned_function(model: ModelConfig, D: ModelData, numerics: NumericsConfig
 
 def _weak_directions(model: ModelConfig, D: ModelData, numerics: NumericsConfig
                      ) -> tuple[str, ...]:
-    """THEORY.md pitfall 5: mean directions that are not stiff at this ``p``.
+    """docs/model.md#known-limits: mean directions that are not stiff at this ``p``.
 
     A mean direction is learned without shrinkage only when its eigenvalue ``p eig`` is
     well above both the bulk and the penalty ``lam_int``; warn below 3x either.
@@ -393,7 +393,7 @@ def _weak_directions(model: ModelConfig, D: ModelData, numerics: NumericsConfig
     return (f"{weak.size} mean direction(s) of the features are weak at d = {model.d}: "
             f"p*eig = {', '.join(f'{w:.3g}' for w in weak)} is below 3x {what}; "
             "the asymptotic theory treats them as fully learned and overestimates what is "
-            "learned at this size (THEORY.md §6, pitfall 5; the gap shrinks like 1/p); "
+            "learned at this size (docs/model.md#known-limits; the gap shrinks like 1/p); "
             "test_error_finite_p treats them at this p",)
 
 

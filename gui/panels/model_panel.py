@@ -1,4 +1,4 @@
-"""Model parameters (``ModelConfig``, SPEC.md §1), mirrored field by field.
+"""Model parameters (``ModelConfig``, docs/model.md#conventions), mirrored field by field.
 
 Sliders for ``eta_tilde`` and ``alpha`` drive the live theory (the main window
 debounces). The derived integers ``p, n, n0`` and the scalings are shown under the
@@ -277,7 +277,7 @@ class ModelPanel(ParamPanel):
         text = (f"p = {p},  n = {n},  n0 = {n0}\n"
                 f"n/p = {n / p:.3g},  η = η̃√p = {eta:.4g},  λ_int = λ p/n = {lam_int:.4g}")
         if self.residual.currentText() == "full":
-            text += "\nresidual 'full': beyond the theory (THEORY.md §1)"
+            text += "\nresidual 'full': beyond the theory (docs/model.md#network-to-srf-mapping)"
         self.derived.setText(text)
 
     # ------------------------------------------------------------------ slots

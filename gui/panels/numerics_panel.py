@@ -1,4 +1,4 @@
-"""Theory numerics (``NumericsConfig``, THEORY.md §5), one editor per field."""
+"""Theory numerics (``NumericsConfig``, docs/model.md#numerics), one editor per field."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 A sweep is edited as (start, stop, count, log spacing). A preset's explicit list of
 values is kept as it is until the user edits the sweep, so loading a preset and
 running it reproduces the preset exactly. Curves (one parameter varied across
-curves, SPEC.md §6) come from presets and sessions; they can be removed here.
+curves, docs/user-guide.md#presets) come from presets and sessions; they can be removed here.
 """
 
 from __future__ import annotations

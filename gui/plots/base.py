@@ -31,7 +31,7 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from gui.style import ON_SCREEN, PlotStyle
 
-# Keep x data float64 and never downsample step curves (STYLE.md pitfalls).
+# Keep x data float64 and never downsample step curves (docs/architecture.md#pitfalls).
 pg.setConfigOptions(antialias=True)
 
 
@@ -690,7 +690,7 @@ class PlotBase(QWidget):
     def _histogram(self, item: pg.PlotItem, eigenvalues: np.ndarray, color: str, *,
                    name: str | None = None, bins: int = 60,
                    value_range: tuple[float, float] | None = None) -> tuple[Any, Any] | None:
-        """Draw an engine-binned histogram as ONE step curve (STYLE.md pitfalls)."""
+        """Draw an engine-binned histogram as ONE step curve (docs/architecture.md#pitfalls)."""
         if eigenvalues.size == 0:
             return None
         from engine.spectra import histogram  # lazy: the engine may still be arriving

@@ -46,7 +46,7 @@ def test_spec_example_parses_and_round_trips() -> None:
 def test_derived_integers_and_lam_mapping() -> None:
     m = ModelConfig(d=500, beta=1.5, alpha=0.7, alpha0=4.0, lam=0.2)
     assert (m.p, m.n, m.n0) == (750, 350, 2000)
-    # THEORY.md §0: lam_int = lam * p / n
+    # docs/model.md#conventions: lam_int = lam * p / n
     assert m.lam_int == pytest.approx(0.2 * 750 / 350)
 
 

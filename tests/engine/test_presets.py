@@ -1,4 +1,4 @@
-"""Presets of SPEC.md §6 load as valid configs with the table's parameters."""
+"""Presets of docs/user-guide.md#presets load as valid configs with the table's parameters."""
 
 from __future__ import annotations
 

@@ -33,7 +33,7 @@ def test_round_trip_is_exact(saved) -> None:
     path, cfg, res = saved
     s = load_session(path)
     assert isinstance(s, Session)
-    config, result = s  # the TEAM.md API: unpacks as (config, result)
+    config, result = s  # unpacks as (config, result)
     assert config == cfg and s.config is config
     assert_results_equal(res, result)
     ev = res.curves[0].points[0].sims["network"][1].eigenvalues

@@ -67,7 +67,7 @@ def test_population_gradient_matches_a_huge_batch(sigma, target):
     expected = (second - (g_pop**2).sum(1)).sum() / n0
     ratio = ((g_b - g_pop) ** 2).sum() / expected
     assert 0.75 < ratio < 1.25, ratio
-    # The same statistic rejects SPEC.md's leading-order gradient mu1 mu1_* theta: the
+    # The same statistic rejects the leading-order gradient mu1 mu1_* theta: the
     # check is sensitive to what the exact gradient adds.
     hs = hermite_constants(target)
     approx = hermite_constants(sigma).mu1 * hs.mu1 * np.tile(init.theta, (model.p, 1))
@@ -94,7 +94,7 @@ def test_population_gradient_closed_form_linear_sigma():
     assert np.allclose(g, mu1s * init.theta[None, :], atol=1e-9)
 
 
-# --------------------------------------------------------------------------- THEORY.md §1 constants
+# --------------------------------------------------------------------------- docs/model.md#network-to-srf-mapping constants
 
 
 def _class_measurements(W0, W1, classes, k):
@@ -121,7 +121,7 @@ def test_large_batch_constants_relu():
     for k in range(2):
         mean, s2_rows, resc = _class_measurements(init.W0, W1, init.classes, k)
         pk = int((init.classes == k).sum())
-        # The step is exact (population gradient); deviations from THEORY.md §1 are its
+        # The step is exact (population gradient); deviations from docs/model.md#network-to-srf-mapping are its
         # neglected O(eps^2) = O(1/d) terms plus O(1/sqrt(d p_k)) averages of odd terms.
         tol = 4.0 / d + 4.0 / math.sqrt(d * pk)
         assert mean @ theta == pytest.approx(P.u[k], abs=tol * (1 + abs(P.u[k])))
@@ -173,7 +173,7 @@ def test_finite_batch_constants_tanh():
 
 
 def _theory_md_constants(model: ModelConfig) -> SRFParams:
-    """THEORY.md §1 constants of the equivalent sRF model (labels mode).
+    """docs/model.md#network-to-srf-mapping constants of the equivalent sRF model (labels mode).
 
     Large batch: ``r0 = mu1 mu1_*``, ``gamma = 1``, ``nv = 0``. Finite batch
     ``n0 = alpha0 d``: ``r0 = mu1 sqrt(mu1_*^2 + E y^2/alpha0)``,
@@ -226,7 +226,7 @@ def test_equivalent_srf_matches_a_transcription_of_theory_md():
 @pytest.mark.parametrize("kw", [dict(sigma="relu", sigma_star="tanh", a_law=PM),
                                 dict(sigma="tanh", sigma_star="tanh", alpha0=8.0, noise=0.1)])
 def test_srf_bulk_spectrum_matches_network(kw):
-    # THEORY.md §7: the Kolmogorov floor between bulk CDFs is ~0.003 at p = 1000 and scales
+    # docs/model.md#validation: the Kolmogorov floor between bulk CDFs is ~0.003 at p = 1000 and scales
     # like p^-1/2; allow 5x that floor at p = 500.
     d = 500
     model = ModelConfig(d=d, beta=1.0, alpha=2.0, eta_tilde=3.0, **kw)
@@ -237,7 +237,7 @@ def test_srf_bulk_spectrum_matches_network(kw):
     tol = 5 * 0.003 * math.sqrt(1000 / model.p)
     assert empirical_cdf_distance(bulk_n, bulk_s) < tol
     assert out_n.size == out_s.size >= 1
-    # Order-p outliers: leading order, a few percent at this size (THEORY.md §6.6).
+    # Order-p outliers: leading order, a few percent at this size (docs/model.md#known-limits).
     np.testing.assert_allclose(out_n, out_s, rtol=0.1)
 
 
@@ -264,7 +264,7 @@ def test_ridge_matches_direct_least_squares(p, n, lam):
     lam_int = lam * p / n
     b, train = ridge_solve(st, lam_int)
     Phi = np.tanh(X @ F.T)
-    # SPEC.md sum convention: argmin_a sum (y - a.phi/sqrt p)^2 + lam |a|^2, a = sqrt(p) b.
+    # The sum convention (docs/model.md#conventions): argmin_a sum (y - a.phi/sqrt p)^2 + lam |a|^2, a = sqrt(p) b.
     A = np.vstack([Phi / math.sqrt(p), math.sqrt(lam) * np.eye(p)])
     rhs = np.concatenate([y, np.zeros(p)])
     a_hat = np.linalg.lstsq(A, rhs, rcond=None)[0]
@@ -307,7 +307,7 @@ def test_full_residual_changes_the_step():
     init = draw_init(model, 0)
     w_lab = gradient_step(model, init, 0)
     w_full = gradient_step(model.with_(residual="full"), init, 0)
-    # The f(x; W0, a) part is a second rank-one update of the same order (THEORY.md §1).
+    # The f(x; W0, a) part is a second rank-one update of the same order (docs/model.md#network-to-srf-mapping).
     diff = np.linalg.norm(w_full - w_lab, 2)
     assert 0.05 < diff < 5.0
 

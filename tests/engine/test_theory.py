@@ -1,4 +1,4 @@
-"""Theory solver: exact limits, regression numbers of THEORY.md, contracts (no simulation)."""
+"""Theory solver: exact limits, published and validated regression numbers, contracts (no simulation)."""
 
 from __future__ import annotations
 
@@ -152,7 +152,7 @@ def test_second_order_traces_are_symmetric():
     ("relu", PM, (1.58, 1.60, 1.71, 1.82)),
 ])
 def test_right_edges_of_theory_md(sigma, law, edges):
-    # THEORY.md §3 quotes two decimals (truncated): tolerance 0.01.
+    # docs/model.md#spectrum-of-the-feature-covariance quotes two decimals (truncated): tolerance 0.01.
     for eta, expected in zip((0.0, 1.0, 3.0, 5.0), edges, strict=True):
         sp = solve_spectrum(ModelConfig(eta_tilde=eta, sigma=sigma, sigma_star="tanh",
                                         a_law=law))
@@ -285,7 +285,7 @@ def test_ridgeless_with_p_above_n_raises():
 @pytest.mark.parametrize("sigma,eta,expected", [
     ("tanh", 1.0, 0.1524), ("tanh", 0.0, 0.3211), ("relu", 0.0, 0.3978)])
 def test_regression_numbers_of_theory_md(sigma, eta, expected):
-    # THEORY.md §7: alpha = 2, beta = 1, lam_int = 0.1 (user lam = 0.2), Delta = 0.1.
+    # docs/model.md#validation: alpha = 2, beta = 1, lam_int = 0.1 (user lam = 0.2), Delta = 0.1.
     m = ModelConfig(eta_tilde=eta, sigma=sigma, sigma_star=sigma, a_law=ALaw(), lam=0.2,
                     noise=0.1)
     assert m.lam_int == pytest.approx(0.1)
@@ -328,7 +328,7 @@ def test_finite_batch_ridge_runs_for_k3():
 
 
 def test_weak_mean_direction_warning():
-    # K = 3 relu: the third mean direction has p*eig ~ 0.1 at d = 400 (THEORY.md pitfall 5).
+    # K = 3 relu: the third mean direction has p*eig ~ 0.1 at d = 400 (docs/model.md#known-limits).
     m = ModelConfig(d=400, eta_tilde=2.0, sigma="relu", sigma_star="relu", a_law=K3)
     r = solve_ridge(m)
     assert r.warnings and "weak" in r.warnings[0]

@@ -3,12 +3,12 @@
 Tolerances are derived from the size, not tuned to pass:
 
 - spectra: Kolmogorov distance between the bulk eigenvalues and the theoretical CDF,
-  averaged over two seeds, below ``0.4 / sqrt(p)`` (THEORY.md §7 reports 0.003–0.008 at
+  averaged over two seeds, below ``0.4 / sqrt(p)`` (docs/model.md#validation reports 0.003–0.008 at
   p = 1000, i.e. ``0.1–0.25 / sqrt(p)``; the statistical floor scales like ``p^-1/2``);
 - order-p outliers: relative error below 4 predicted standard deviations
   (``sd(f^2)/E f^2/sqrt(n)``, see :func:`_outlier_rel_sd`) plus ``2/sqrt(n)``;
 - errors: seed-averaged, ``|gap| < 3 standard errors + 20/d`` (finite-size bias ``O(1/d)``,
-  THEORY.md §7: within a few percent at d = 1000).
+  docs/model.md#validation: within a few percent at d = 1000).
 """
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ def test_bulk_and_outliers_match_simulation(kind, sigma, sigma_star, law, eta, a
     assert np.mean(ks) < 0.4 / math.sqrt(m.p), ks
     # Outliers well separated from the bulk (p eig > 5 edges) must be found at the
     # predicted positions, within 4 predicted standard deviations plus 2/sqrt(n) for the
-    # leading-order bias (THEORY.md pitfall 6).
+    # leading-order bias (docs/model.md#known-limits).
     keep = sp.outliers > 5 * sp.edges[-1, 1]
     strong = sp.outliers[keep]
     tol = 4 * _outlier_rel_sd(m)[keep] + 2.0 / math.sqrt(m.n)
@@ -140,7 +140,7 @@ def test_errors_match_simulation(kind, sigma, sigma_star, law, eta, alpha0):
 @pytest.mark.parametrize("sigma,sigma_star,alpha0", [("relu", "relu", None),
                                                      ("tanh", "tanh", 16.0)])
 def test_k3_weak_direction_finite_p(sigma, sigma_star, alpha0):
-    # THEORY.md pitfall 5: with a weak mean direction (K = 3 law) the asymptotic theory
+    # docs/model.md#known-limits: with a weak mean direction (K = 3 law) the asymptotic theory
     # overestimates what is learned (simulated test error above it) and says so; the
     # finite-p extension (test_error_finite_p) matches the simulation.
     m = ModelConfig(d=D_CI, eta_tilde=2.0, sigma=sigma, sigma_star=sigma_star, a_law=K3,

@@ -29,7 +29,7 @@ def test_screenshot_renders_and_exits_cleanly(tmp_path):
     proc = subprocess.run([sys.executable, str(ROOT / "main.py"), "--screenshot", str(out),
                            "--preset", "Large step, a = ±1", "--size", "1000x700"],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
-    # a teardown crash (STYLE.md pitfall) would show as a negative return code
+    # a teardown crash (docs/architecture.md#pitfalls) would show as a negative return code
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "screenshot saved" in proc.stdout
     assert out.exists() and out.stat().st_size > 20000

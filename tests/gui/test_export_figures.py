@@ -117,7 +117,7 @@ def test_png_has_exact_size_and_dpi(line_plot: LinePlot, tmp_path: Path, width_i
 
 
 def test_png_lines_scale_with_dpi(line_plot: LinePlot, tmp_path: Path) -> None:
-    """Pens are widened by dpi/96: no hairlines at 300 dpi (STYLE.md pitfall)."""
+    """Pens are widened by dpi/96: no hairlines at 300 dpi (docs/architecture.md#pitfalls)."""
     t96 = _line_thickness(export_figure(line_plot, tmp_path / "a.png", dpi=96))
     t288 = _line_thickness(export_figure(line_plot, tmp_path / "b.png", dpi=288))
     assert 1.5 <= t96 <= 2.6  # ON_SCREEN line_width is 2 px at 96 dpi

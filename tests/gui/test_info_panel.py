@@ -18,7 +18,7 @@ def _point(model: ModelConfig):
 
 
 def test_weak_mean_direction_shows_the_finite_p_errors(qtbot) -> None:
-    # K = 3 relu law: THEORY.md pitfall 5, the asymptotic error is optimistic at this p.
+    # K = 3 relu law: docs/model.md#known-limits, the asymptotic error is optimistic at this p.
     weak = ModelConfig(d=500, sigma="relu", sigma_star="relu", eta_tilde=3.0, lam=0.2,
                        noise=0.1).with_(a_law={"values": [1.0, -1.0, 0.5],
                                                 "probs": [0.4, 0.4, 0.2]})
