@@ -5,7 +5,8 @@ Rows:
 - ``spectrum K=k``: :func:`engine.theory.solve_spectrum` with a 400-point grid
   (support location, edge refinement and the final grid included) versus the plain
   baseline: damped fixed-point iteration ``x <- (1-d) x + d Phi(x)`` of the same
-  equations (docs/model.md#spectrum-of-the-feature-covariance), vectorised over the same 400 final grid points at
+  equations (docs/model.md#spectrum-of-the-feature-covariance), vectorised over the same 400 final
+  grid points at
   ``Im z = eta_min`` (the baseline is given the grid for free). The baseline's
   converged fraction is reported: near the real axis it converges slowly or not at all.
 - ``learning curve``: :func:`engine.theory.learning_curve` over 30 values of ``alpha``
@@ -34,7 +35,7 @@ LAWS = {1: ALaw(), 2: ALaw((1.0, -1.0), (0.5, 0.5)), 3: ALaw((1.0, 0.5, -1.0), (
 
 def damped_fixed_point(z: np.ndarray, D: ModelData, tol: float, max_iter: int,
                        damping: float = 0.5) -> tuple[np.ndarray, np.ndarray, int]:
-    """Baseline: plain damped iteration of docs/model.md#spectrum-of-the-feature-covariance, all z together."""
+    """Baseline: plain damped iteration of the spectral equations, all z together."""
     x = initial_guess(z, D)
     done = np.zeros(z.size, dtype=bool)
     it = 0

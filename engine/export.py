@@ -74,7 +74,7 @@ CONVENTIONS: dict[str, str] = {
     "weights": "weight spectra are those of W1 W1^T (p x p); F F^T for the sRF model",
     "test_error": "E (y - f_hat(x))^2 on fresh data (includes the noise Delta)",
     "hermite": "mu1 = E[z sigma(z)], mu1_star = E[z sigma_star(z)], z ~ N(0, 1)",
-    "srf": "spiked random features F = sqrt(c) W0 + u v^T, u_i = r * a_i (docs/model.md#conventions)",
+    "srf": "spiked random features F = sqrt(c) W0 + u v^T, u_i = r * a_i",
 }
 
 PathLike = str | os.PathLike[str]

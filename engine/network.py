@@ -522,7 +522,9 @@ def gradient_step(
     progress: ProgressFn | None = None,
     cancel: CancelLike | None = None,
 ) -> np.ndarray:
-    """``W1 = W0 + eta_tilde * diag(a) G`` (docs/model.md#conventions), finite batch or large-batch limit.
+    """``W1 = W0 + eta_tilde * diag(a) G``, finite batch or large-batch limit.
+
+    Conventions: docs/model.md#conventions.
 
     Large batch with ``residual="full"``: the label part is exact
     (:func:`population_gradient`); the ``-E[f(x;W0,a) sigma'(<w_i,x>) x]`` part has no

@@ -40,7 +40,9 @@ class Convergence:
 
 @dataclass(frozen=True)
 class SRFParams:
-    """The equivalent spiked random-features model of docs/model.md#network-to-srf-mapping (per atom k).
+    """The equivalent spiked random-features model, per atom k.
+
+    See docs/model.md#network-to-srf-mapping.
 
     Attributes
     ----------
@@ -135,7 +137,8 @@ class TheoryRidge:
         E.g. a mean direction too weak to be stiff at this ``d`` (docs/model.md#known-limits).
     convergence : Convergence
     g, tau : ndarray (K,), (K, K) or None
-        The solution of docs/model.md#spectrum-of-the-feature-covariance at ``z = -lam_int`` (kept for warm starts).
+        The solution of docs/model.md#spectrum-of-the-feature-covariance at ``z = -lam_int`` (kept
+        for warm starts).
     test_error_finite_p, train_error_finite_p : float or None
         Errors with the mean directions treated at the model's finite ``p`` (not stiff:
         ``m0_k = p pi_k g_k E[w S0_k R]``), an extension beyond the leading-order theory for weak

@@ -124,7 +124,7 @@ def _theory_point(config: Config, model: ModelConfig, where: str, failures: list
     def th():
         return _theory_module()
 
-    out["srf_params"] = th().equivalent_srf(model)  # closed form (docs/model.md#network-to-srf-mapping)
+    out["srf_params"] = th().equivalent_srf(model)  # closed form
     progress(0.05, "theory: sRF constants")
     check_cancel(cancel)
     if kind == "spectrum":

@@ -6,14 +6,16 @@ same histogram of the same eigenvalues.
 Outlier rule (:func:`split_outliers`)
 -------------------------------------
 The feature covariance ``(1/n) Phi^T Phi`` has at most ``K`` (number of atoms of the
-second-layer law, <= 16) eigenvalues of order ``p`` (docs/model.md#spectrum-of-the-feature-covariance), far above an
+second-layer law, <= 16) eigenvalues of order ``p``
+(docs/model.md#spectrum-of-the-feature-covariance), far above an
 ``O(1)`` bulk. The rule is gap based and robust to a long thin right tail (relu):
 
 1. a *robust bulk edge* ``e`` is the eigenvalue that has ``max(max_outliers, 2% of p)``
    eigenvalues above it (so up to ``max_outliers`` outliers cannot move it);
 2. an eigenvalue is an outlier when it exceeds ``factor * e`` (default ``factor = 3``);
    the bulk's own tail ends within a factor ~1.5 of ``e`` in every validated case
-   (docs/model.md#spectrum-of-the-feature-covariance), while order-``p`` outliers sit a factor ``~p/100`` or more above it.
+   (docs/model.md#spectrum-of-the-feature-covariance), while order-``p`` outliers sit a factor
+   ``~p/100`` or more above it.
 
 At small ``p`` (below ~100) an order-``p`` outlier may not clear the factor and is then
 left in the bulk; that is the honest answer at that size.

@@ -1,6 +1,7 @@
 """The spiked random-features (sRF) model, the theory's equivalent of the network.
 
-Generalised exactly as in docs/model.md#network-to-srf-mapping (not the simplified formula of docs/model.md#conventions):
+Generalised exactly as in docs/model.md#network-to-srf-mapping (not the simplified formula of
+docs/model.md#conventions):
 row ``i`` of class ``k`` (``a_i = a^(k)``) is
 
     F_i = s0_k w_i + c_k eps_i theta + u_k v + n_i,      eps_i = <w_i, theta>,
@@ -13,7 +14,8 @@ Seeds: ``theta``, ``W0``, ``a`` and the readout and test samples come from the s
 streams as :func:`engine.network.simulate_network` (so network and sRF at one seed share
 them exactly); ``theta_perp`` and the row noise come from the extra ``"srf"`` stream.
 
-The constants come from :func:`engine.theory.equivalent_srf` (docs/model.md#network-to-srf-mapping), the
+The constants come from :func:`engine.theory.equivalent_srf`
+(docs/model.md#network-to-srf-mapping), the
 same mapping the theory solver uses.
 """
 

@@ -168,7 +168,8 @@ def run_headless(session_path: str | os.PathLike[str], export_dir: str | os.Path
     finally:
         if bar is not None:
             bar.close()
-        # Delete the widgets while the event loop can still process it (docs/architecture.md#pitfalls:
+        # Delete the widgets while the event loop can still process it
+        # (docs/architecture.md#pitfalls:
         # tearing Qt down with live widgets at exit can segfault).
         for plot in plots:
             plot.close()

@@ -1,6 +1,7 @@
 """Shared machinery: per-model grids and coefficients, the K-dimensional map, Newton.
 
-The unknowns of docs/model.md#spectrum-of-the-feature-covariance for one spectral parameter ``z`` are ``g in C^K`` and
+The unknowns of docs/model.md#spectrum-of-the-feature-covariance for one spectral parameter ``z``
+are ``g in C^K`` and
 ``tau in C^{K x K}``; they are stored flattened as ``x = (g, vec(tau))`` of length
 ``N = K + K^2`` and solved for a whole batch of ``z`` at once (all linear algebra on
 stacked arrays). The map is holomorphic, so the Jacobian of ``x -> Phi(x)`` is
@@ -96,7 +97,8 @@ def _model_data(key: tuple, beta: float, alpha: float, q_kappa: int, q_inner: in
         raise ConvergenceError(
             f"the row norm s_k of atom a = {srf.a[k]:g} vanishes after the step "
             f"(s0 = 1 + eta_tilde a mu2 mu0_* = {srf.s0[k]:.3g}): the features of that class "
-            "no longer depend on x_perp and the theory (docs/model.md#conditional-gaussian-equivalence) does not apply; "
+            "no longer depend on x_perp and the theory does not apply "
+            "(docs/model.md#conditional-gaussian-equivalence); "
             "change eta_tilde or the law of a")
     kappa, omega = gauss_hermite(int(q_kappa))
     m0, m1, ms2 = conditional_coefficients(model.sigma, srf.s, srf.u, kappa, q_inner)

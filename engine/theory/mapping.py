@@ -60,7 +60,8 @@ def equivalent_srf(model: ModelConfig) -> SRFParams:
         "mu0": h.mu0, "mu1": h.mu1, "mu2": h.mu2, "m2": h.m2, "var_fprime": h.var_fprime,
         "mu0_star": hs.mu0, "mu1_star": hs.mu1, "mu2_star": hs.mu2, "mus2_star": hs.m2,
         "ey2": ey2,
-        # "Full residual" mode is beyond the theory (docs/model.md#network-to-srf-mapping): a second rank-one
+        # "Full residual" mode is beyond the theory (docs/model.md#network-to-srf-mapping): a
+        # second rank-one
         # update along xi = W0^T a/sqrt(p), |xi|^2 ~ E a^2 + beta (E a)^2. The solvers
         # always use labels mode; r_eff is offered to front ends as a labelled
         # approximation of the bulk in that mode.

@@ -49,7 +49,9 @@ KAPPA_DISPLAY = np.linspace(-4.0, 4.0, 161)
 
 def solve_at_real_z(z: float, D: ModelData, numerics: NumericsConfig,
                     warm: np.ndarray | None = None) -> tuple[np.ndarray, int, float]:
-    """Solve docs/model.md#spectrum-of-the-feature-covariance at a real ``z`` left of the spectrum (``z = -lam_int``).
+    """Solve the spectral equations at a real ``z`` left of the spectrum (``z = -lam_int``).
+
+    Equations: docs/model.md#spectrum-of-the-feature-covariance.
 
     Damped fixed point then Newton; if that fails (tiny ``lam_int``), continuation
     along ``z - t`` with ``t`` decreasing geometrically to 0.

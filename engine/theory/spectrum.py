@@ -1,4 +1,4 @@
-"""Limiting spectrum of ``Phi^T Phi / n`` (docs/model.md#spectrum-of-the-feature-covariance, numerics §5).
+"""Limiting spectrum of ``Phi^T Phi / n`` (docs/model.md#spectrum-of-the-feature-covariance).
 
 The density is ``rho(lambda) = Im m(lambda + i eta_min) / pi`` with
 ``m = sum_k pi_k g_k``, computed on an adaptive grid:
@@ -141,7 +141,9 @@ def bulk_right_edge(D: ModelData, numerics: NumericsConfig) -> float:
 def solve_spectrum(model: ModelConfig, numerics: NumericsConfig | None = None, *,
                    centred: bool = False, progress: ProgressFn | None = None,
                    cancel=None) -> TheorySpectrum:
-    """Limiting spectral density of ``(1/n) Phi^T Phi`` (p x p), docs/model.md#spectrum-of-the-feature-covariance.
+    """Limiting spectral density of ``(1/n) Phi^T Phi`` (p x p).
+
+    Equations: docs/model.md#spectrum-of-the-feature-covariance.
 
     Parameters
     ----------

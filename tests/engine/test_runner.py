@@ -201,7 +201,8 @@ def test_simulation_reproducible_through_runner():
 
 def test_real_theory_spectrum_agrees_with_simulation():
     # Integration with the real solver: the bulk CDF of the simulated sRF spectrum against
-    # the theory's (docs/model.md#validation floor ~0.003 at p = 1000, ~p^-1/2: 6x that floor at p = 400).
+    # the theory's (docs/model.md#validation floor ~0.003 at p = 1000, ~p^-1/2: 6x that floor at p
+    # = 400).
     from engine.spectra import ks_distance, split_outliers
 
     cfg = _config(kind="spectrum", d=400, seeds=(0,), simulate=("srf",), alpha=2.0,

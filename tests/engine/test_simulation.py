@@ -94,7 +94,8 @@ def test_population_gradient_closed_form_linear_sigma():
     assert np.allclose(g, mu1s * init.theta[None, :], atol=1e-9)
 
 
-# --------------------------------------------------------------------------- docs/model.md#network-to-srf-mapping constants
+# ---------------------------------------------------------------------------
+# docs/model.md#network-to-srf-mapping constants
 
 
 def _class_measurements(W0, W1, classes, k):
@@ -121,7 +122,8 @@ def test_large_batch_constants_relu():
     for k in range(2):
         mean, s2_rows, resc = _class_measurements(init.W0, W1, init.classes, k)
         pk = int((init.classes == k).sum())
-        # The step is exact (population gradient); deviations from docs/model.md#network-to-srf-mapping are its
+        # The step is exact (population gradient); deviations from
+        # docs/model.md#network-to-srf-mapping are its
         # neglected O(eps^2) = O(1/d) terms plus O(1/sqrt(d p_k)) averages of odd terms.
         tol = 4.0 / d + 4.0 / math.sqrt(d * pk)
         assert mean @ theta == pytest.approx(P.u[k], abs=tol * (1 + abs(P.u[k])))
@@ -226,7 +228,8 @@ def test_equivalent_srf_matches_a_transcription_of_theory_md():
 @pytest.mark.parametrize("kw", [dict(sigma="relu", sigma_star="tanh", a_law=PM),
                                 dict(sigma="tanh", sigma_star="tanh", alpha0=8.0, noise=0.1)])
 def test_srf_bulk_spectrum_matches_network(kw):
-    # docs/model.md#validation: the Kolmogorov floor between bulk CDFs is ~0.003 at p = 1000 and scales
+    # docs/model.md#validation: the Kolmogorov floor between bulk CDFs is ~0.003 at p = 1000 and
+    # scales
     # like p^-1/2; allow 5x that floor at p = 500.
     d = 500
     model = ModelConfig(d=d, beta=1.0, alpha=2.0, eta_tilde=3.0, **kw)
@@ -264,7 +267,8 @@ def test_ridge_matches_direct_least_squares(p, n, lam):
     lam_int = lam * p / n
     b, train = ridge_solve(st, lam_int)
     Phi = np.tanh(X @ F.T)
-    # The sum convention (docs/model.md#conventions): argmin_a sum (y - a.phi/sqrt p)^2 + lam |a|^2, a = sqrt(p) b.
+    # The sum convention (docs/model.md#conventions): argmin_a sum (y - a.phi/sqrt p)^2 + lam
+    # |a|^2, a = sqrt(p) b.
     A = np.vstack([Phi / math.sqrt(p), math.sqrt(lam) * np.eye(p)])
     rhs = np.concatenate([y, np.zeros(p)])
     a_hat = np.linalg.lstsq(A, rhs, rcond=None)[0]
@@ -307,7 +311,8 @@ def test_full_residual_changes_the_step():
     init = draw_init(model, 0)
     w_lab = gradient_step(model, init, 0)
     w_full = gradient_step(model.with_(residual="full"), init, 0)
-    # The f(x; W0, a) part is a second rank-one update of the same order (docs/model.md#network-to-srf-mapping).
+    # The f(x; W0, a) part is a second rank-one update of the same order
+    # (docs/model.md#network-to-srf-mapping).
     diff = np.linalg.norm(w_full - w_lab, 2)
     assert 0.05 < diff < 5.0
 

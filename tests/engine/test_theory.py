@@ -1,4 +1,4 @@
-"""Theory solver: exact limits, published and validated regression numbers, contracts (no simulation)."""
+"""Theory solver: exact limits, published regression numbers, contracts (no simulation)."""
 
 from __future__ import annotations
 
@@ -152,7 +152,8 @@ def test_second_order_traces_are_symmetric():
     ("relu", PM, (1.58, 1.60, 1.71, 1.82)),
 ])
 def test_right_edges_of_theory_md(sigma, law, edges):
-    # docs/model.md#spectrum-of-the-feature-covariance quotes two decimals (truncated): tolerance 0.01.
+    # docs/model.md#spectrum-of-the-feature-covariance quotes two decimals (truncated): tolerance
+    # 0.01.
     for eta, expected in zip((0.0, 1.0, 3.0, 5.0), edges, strict=True):
         sp = solve_spectrum(ModelConfig(eta_tilde=eta, sigma=sigma, sigma_star="tanh",
                                         a_law=law))
