@@ -529,6 +529,31 @@ class NumericsConfig:
 
 
 @dataclass(frozen=True)
+class Point:
+    """One parameter point of a run (see :meth:`Config.points`).
+
+    Attributes
+    ----------
+    curve : int
+        Index of the curve (0 without ``run.curves``).
+    index : int
+        Index of the point on its curve (the sweep value's index; 0 without a sweep).
+    label : str
+        The curve's label (``""`` without ``run.curves``).
+    value : Any
+        The swept parameter's value (``None`` without a sweep).
+    model : ModelConfig
+        The model at this point: curve overrides, then the sweep value.
+    """
+
+    curve: int
+    index: int
+    label: str
+    value: Any
+    model: ModelConfig
+
+
+@dataclass(frozen=True)
 class Config:
     """A whole configuration: ``{"schema", "model", "run", "numerics"}``."""
 
@@ -541,8 +566,6 @@ class Config:
         if self.schema != SCHEMA:
             raise ConfigError("schema", f"schema must be {SCHEMA} after migration, got "
                                         f"{self.schema!r}")
-        if self.run.sweep is not None and self.run.sweep.param == "alpha0":
-            pass  # None values (large batch) are allowed there
         for curve in self.run.curves:
             try:
                 self.model.with_(**curve.overrides)
@@ -594,6 +617,34 @@ class Config:
 
     def with_model(self, **changes: Any) -> Config:
         return replace(self, model=self.model.with_(**changes))
+
+    # The one expansion of curves x sweep values into points -------------------------
+    def curve_models(self) -> tuple[tuple[str, ModelConfig], ...]:
+        """``(label, model)`` of every curve: the model with the curve's overrides.
+
+        Without ``run.curves`` there is one unlabelled curve, the model as given.
+        """
+        if not self.run.curves:
+            return (("", self.model),)
+        return tuple((c.label, self.model.with_(**c.overrides)) for c in self.run.curves)
+
+    def sweep_values(self) -> tuple[Any, ...]:
+        """The values of ``run.sweep`` (``(None,)``: one point, the model as given)."""
+        return self.run.sweep.values if self.run.sweep is not None else (None,)
+
+    def points(self) -> tuple[Point, ...]:
+        """Every parameter point of the run: curves x sweep values, curve by curve.
+
+        Used by the runner, the memory guard, the GUI and the exports, so that they all
+        agree on what point ``(curve, index)`` is.
+        """
+        sweep = self.run.sweep
+        out = []
+        for ci, (label, base) in enumerate(self.curve_models()):
+            for pi, value in enumerate(self.sweep_values()):
+                model = base if sweep is None else base.with_(**{sweep.param: value})
+                out.append(Point(curve=ci, index=pi, label=label, value=value, model=model))
+        return tuple(out)
 
     def with_run(self, **changes: Any) -> Config:
         return replace(self, run=replace(self.run, **changes))

@@ -73,16 +73,8 @@ def model_peak_bytes(model: ModelConfig, kind: str = "spectrum",
     return _F8 * (weights + max(step, readout, wstage))
 
 
-def _points(config: Config):
-    curves = config.run.curves or (None,)
-    sweep = config.run.sweep
-    for curve in curves:
-        base = config.model.with_(**curve.overrides) if curve is not None else config.model
-        if sweep is None:
-            yield base
-        else:
-            for v in sweep.values:
-                yield base.with_(**{sweep.param: v})
+def _models(config: Config) -> list[ModelConfig]:
+    return [pt.model for pt in config.points()]
 
 
 def estimate_peak_bytes(config: Config) -> int:
@@ -92,13 +84,13 @@ def estimate_peak_bytes(config: Config) -> int:
     """
     if not config.run.simulate:
         return BASE_BYTES
-    peak = max(model_peak_bytes(m, config.run.kind, config.run.n_test) for m in _points(config))
+    peak = max(model_peak_bytes(m, config.run.kind, config.run.n_test) for m in _models(config))
     return BASE_BYTES + peak
 
 
 def largest_point(config: Config) -> ModelConfig:
     """The point of ``config`` with the largest simulation footprint."""
-    return max(_points(config), key=lambda m: model_peak_bytes(m, config.run.kind,
+    return max(_models(config), key=lambda m: model_peak_bytes(m, config.run.kind,
                                                                config.run.n_test))
 
 

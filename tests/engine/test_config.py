@@ -181,3 +181,21 @@ def test_from_json_reports_bad_json(tmp_path) -> None:
     path.write_text("{not json")
     with pytest.raises(ConfigError, match="not valid JSON"):
         Config.from_json(path)
+
+
+def test_points_expand_curves_times_sweep_in_order():
+    from engine.config import Config, Curve, ModelConfig, RunConfig, Sweep
+
+    config = Config(ModelConfig(d=100, eta_tilde=3.0),
+                    RunConfig(kind="errors", sweep=Sweep("alpha", (0.5, 1.0, 2.0)),
+                              curves=(Curve("no step", (("eta_tilde", 0.0),)),
+                                      Curve("alpha0 = 5", (("alpha0", 5.0),)))))
+    pts = config.points()
+    assert [(p.curve, p.index) for p in pts] == [(c, i) for c in range(2) for i in range(3)]
+    assert [p.value for p in pts[:3]] == [0.5, 1.0, 2.0]
+    assert pts[1].model.alpha == 1.0 and pts[1].model.eta_tilde == 0.0
+    assert pts[4].label == "alpha0 = 5" and pts[4].model.alpha0 == 5.0
+    assert pts[4].model.eta_tilde == 3.0
+    single = Config(ModelConfig(d=100)).points()
+    assert len(single) == 1 and single[0].value is None and single[0].label == ""
+    assert single[0].model == ModelConfig(d=100)
