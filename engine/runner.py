@@ -1,13 +1,13 @@
-"""Run a :class:`~engine.config.Config`: curves x sweep values x (theory, models x seeds).
+"""Run a :class:`~engine.config.Config`: its points (curves x sweep), theory and simulations.
 
-The GUI (in a worker thread) and the CLI both call :func:`run`; the GUI's live theory
-calls :func:`run_theory`. Progress is one monotone fraction over the whole run, with a
-stage text such as ``"curve 1/3, alpha = 0.5, network seed 2/3: features"``; the
-weights of the stages are rough flop counts, so the bar moves at a steady pace.
+The GUI (in a worker thread) and the CLI both call :func:`run`; the live theory calls
+:func:`run_theory` (through :mod:`engine.views`). The points are those of
+:meth:`Config.points`. Progress is one monotone fraction over the whole run, with a stage
+text such as ``"curve 1/3, alpha = 0.5, network seed 2/3: features"``; the weights of the
+stages are rough flop counts, so the bar moves at a steady pace.
 
-The theory (``engine.theory``, written by another helper) is imported lazily. A
-:class:`~engine.errors.ConvergenceError` at a point is recorded in
-``PointResult.theory_error`` (with where it happened) and the run continues; the run's
+A :class:`~engine.errors.ConvergenceError` of the theory at a point is recorded in
+``PointResult.theory_error`` (saying where and what) and the run continues; the run's
 ``success`` is then False and its ``message`` lists the failures (the CLI exits 3).
 """
 
@@ -17,19 +17,37 @@ import datetime as _dt
 import math
 import platform
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import scipy
 
-from engine.config import Config, ModelConfig
+from engine import theory
+from engine.config import Config, ModelConfig, NumericsConfig, Point
 from engine.errors import ConvergenceError
+from engine.memory import check_memory
+from engine.network import simulate_network
 from engine.progress import CancelLike, ProgressFn, check_cancel, null_progress, sub_progress
-from engine.results import CurveResult, PointResult, RunResult, SimSeed
+from engine.results import CurveResult, PointResult, RunResult, SimSeed, TheoryRidge
+from engine.srf import simulate_srf
 
 OnPoint = Callable[[int, int, PointResult], None]
+
+SIMULATORS = {"network": simulate_network, "srf": simulate_srf}
+
+#: Theory quantities of one point, by run kind (the snapshot of engine.views asks for all).
+KIND_QUANTITIES: dict[str, frozenset[str]] = {
+    "spectrum": frozenset({"spectrum", "ridge", "expressivity"}),
+    "weights": frozenset({"weights", "ridge", "expressivity"}),
+    "errors": frozenset({"ridge", "expressivity"}),
+}
+ALL_QUANTITIES = frozenset({"spectrum", "weights", "ridge", "expressivity"})
+
+#: Relative progress weight of the theory at one point, and of a learning curve per value.
+THEORY_WEIGHT = 0.05
+CURVE_WEIGHT = 0.05
 
 
 def versions() -> dict[str, str]:
@@ -40,7 +58,8 @@ def versions() -> dict[str, str]:
             "numpy": np.__version__, "scipy": scipy.__version__}
 
 
-def _fmt(v: Any) -> str:
+def format_value(v: Any) -> str:
+    """A swept value as shown in messages (``None`` is the large-batch limit)."""
     if v is None:
         return "large batch"
     if isinstance(v, float):
@@ -48,19 +67,123 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
+def where(config: Config, point: Point) -> str:
+    """``"curve 1/2 (label), alpha = 0.5"``: where a point sits, for messages."""
+    n_curves = len(config.curve_models())
+    text = f"curve {point.curve + 1}/{n_curves}" + (f" ({point.label})" if point.label else "")
+    if config.run.sweep is not None:
+        text += f", {config.run.sweep.param} = {format_value(point.value)}"
+    return text
+
+
+# --------------------------------------------------------------------------- theory
+
+
 @dataclass
-class _Plan:
-    """The run's points and their relative costs (for the progress fraction)."""
+class TheoryLog:
+    """Failures of the theory, recorded where they happened (the run goes on)."""
 
-    bases: list[ModelConfig] = field(default_factory=list)
-    models: list[list[ModelConfig]] = field(default_factory=list)
-    theory_w: float = 0.0
-    lc_w: float = 0.0
-    sim_w: list[list[float]] = field(default_factory=list)
-    total: float = 1.0
+    failures: list[str] = field(default_factory=list)
+
+    def call(self, where_: str, what: str, fn: Callable[[], Any], errors: list[str]) -> Any:
+        """``fn()``, or None after recording a :class:`ConvergenceError` (any other
+        exception is a bug and propagates)."""
+        try:
+            return fn()
+        except ConvergenceError as exc:
+            message = f"{where_}, {what}: {exc}"
+            self.failures.append(message)
+            errors.append(message)
+        return None
 
 
-def _sim_cost(m: ModelConfig) -> float:
+def theory_point(model: ModelConfig, numerics: NumericsConfig, quantities: frozenset[str],
+                 where_: str, log: TheoryLog, *, ridge: tuple[Any, Any] | None = None,
+                 progress: ProgressFn | None = None,
+                 cancel: CancelLike | None = None) -> dict[str, Any]:
+    """The theory ``quantities`` at one point, as :class:`PointResult` fields.
+
+    ``quantities`` is a subset of :data:`ALL_QUANTITIES`; ``ridge`` gives the ridge
+    solutions (after the step, random-features baseline) already solved along a curve.
+    """
+    progress = progress or null_progress
+    errors: list[str] = []
+    out: dict[str, Any] = {"srf_params": theory.equivalent_srf(model)}  # closed form
+    check_cancel(cancel)
+    if "spectrum" in quantities:
+        out["theory_spectrum"] = log.call(
+            where_, "spectrum after the step",
+            lambda: theory.solve_spectrum(model, numerics, cancel=cancel,
+                                          progress=sub_progress(progress, 0.0, 0.4)), errors)
+        out["theory_spectrum_before"] = log.call(
+            where_, "spectrum before the step (eta_tilde = 0)",
+            lambda: theory.solve_spectrum(model.with_(eta_tilde=0.0), numerics, cancel=cancel,
+                                          progress=sub_progress(progress, 0.4, 0.8)), errors)
+    if "weights" in quantities:
+        out["theory_weights"] = log.call(where_, "weights spectrum",
+                                         lambda: theory.weights_theory(model), errors)
+    check_cancel(cancel)
+    if "ridge" in quantities:
+        if ridge is None:
+            ridge = (log.call(where_, "ridge errors",
+                              lambda: theory.solve_ridge(model, numerics), errors),
+                     log.call(where_, "random-features baseline (eta_tilde = 0)",
+                              lambda: theory.solve_ridge(model.with_(eta_tilde=0.0),
+                                                         numerics), errors))
+        out["theory_ridge"], out["theory_ridge_rf"] = ridge
+    progress(0.9, "theory: ridge")
+    if "expressivity" in quantities:
+        out["expressivity"] = log.call(where_, "expressivity",
+                                       lambda: theory.expressivity(model, numerics), errors)
+    progress(1.0, "theory done")
+    out["theory_error"] = "; ".join(errors) if errors else None
+    return out
+
+
+def ridge_along(model: ModelConfig, param: str, values: Sequence[Any],
+                numerics: NumericsConfig, *, progress: ProgressFn | None = None,
+                cancel: CancelLike | None = None
+                ) -> list[TheoryRidge | None] | None:
+    """Ridge theory of ``model`` along ``param`` (warm-started :func:`learning_curve`).
+
+    Returns None when the curve does not converge somewhere: the caller then solves
+    point by point, which pins the failure to its value and keeps the other points.
+    """
+    try:
+        return list(theory.learning_curve(model, param, list(values), numerics,
+                                          progress=progress, cancel=cancel))
+    except ConvergenceError:
+        return None
+
+
+def _sweep_ridges(config: Config, base: ModelConfig, progress: ProgressFn,
+                  cancel: CancelLike | None) -> list[tuple[Any, Any] | None]:
+    """(after, random-features) ridge solutions along the sweep of one curve, or Nones."""
+    sweep = config.run.sweep
+    assert sweep is not None
+    values = list(sweep.values)
+    after = ridge_along(base, sweep.param, values, config.numerics, cancel=cancel,
+                        progress=sub_progress(progress, 0.0, 0.5))
+    if sweep.param == "eta_tilde":
+        # the baseline does not depend on the swept eta_tilde: one solve
+        rf: list[Any] | None = None
+        try:
+            rf = [theory.solve_ridge(base.with_(eta_tilde=0.0), config.numerics)] * len(values)
+        except ConvergenceError:
+            pass
+    else:
+        rf = ridge_along(base.with_(eta_tilde=0.0), sweep.param, values, config.numerics,
+                         progress=sub_progress(progress, 0.5, 1.0), cancel=cancel)
+    if after is None or rf is None:
+        return [None] * len(values)
+    return list(zip(after, rf, strict=True))
+
+
+# --------------------------------------------------------------------------- simulation
+
+
+def sim_cost(m: ModelConfig) -> float:
+    """Rough cost of one simulated seed (giga-flops), for progress weights."""
     d, p, n = m.d, m.p, m.n
     flops = 2 * n * d * p + n * p * p + 4 * p**3 + 2 * max(n, 2000) * d * p
     if m.n0 is not None:
@@ -68,118 +191,18 @@ def _sim_cost(m: ModelConfig) -> float:
     return flops / 1e9 + 0.01
 
 
-def _plan(config: Config, simulate: bool) -> _Plan:
-    plan = _Plan()
-    curves = config.run.curves or (None,)
-    sweep = config.run.sweep
-    values = sweep.values if sweep is not None else (None,)
-    n_sims = len(config.run.simulate) * len(config.run.seeds) if simulate else 0
-    plan.theory_w = 0.05 if config.run.theory else 0.0
-    if config.run.theory and config.run.kind == "errors" and len(values) > 1:
-        plan.lc_w = 0.05 * len(values)
-    total = 0.0
-    for curve in curves:
-        base = config.model.with_(**curve.overrides) if curve is not None else config.model
-        row = [base.with_(**{sweep.param: v}) if sweep is not None else base for v in values]
-        plan.bases.append(base)
-        plan.models.append(row)
-        costs = [_sim_cost(m) for m in row]
-        plan.sim_w.append(costs)
-        total += plan.lc_w + sum(plan.theory_w + n_sims * c for c in costs)
-    plan.total = total or 1.0
-    return plan
-
-
-def _theory_module():
-    """The theory package (one indirection, so tests can substitute a stand-in)."""
-    import engine.theory as theory
-
-    return theory
-
-
-
-def _call_theory(errors: list[str], failures: list[str], where: str, what: str,
-                 fn: Callable[[], Any]) -> Any:
-    """Call one theory function; record (not raise) non-convergence.
-
-    Any other exception is a bug and propagates (the GUI shows it with its traceback).
-    """
-    try:
-        return fn()
-    except ConvergenceError as exc:
-        failures.append(f"{where}, {what}: {exc}")
-        errors.append(failures[-1])
-    return None
-
-
-def _theory_point(config: Config, model: ModelConfig, where: str, failures: list[str],
-                  ridge_pre: tuple[Any, Any] | None, progress: ProgressFn,
-                  cancel: CancelLike | None) -> dict[str, Any]:
-    """Every theory quantity the run's kind asks for at one point."""
+def simulate_point(config: Config, point: Point, name: str, seed: int, *,
+                   progress: ProgressFn | None = None,
+                   cancel: CancelLike | None = None) -> SimSeed:
+    """One simulated model (``"network"`` or ``"srf"``) at one point and one seed."""
     kind = config.run.kind
-    num = config.numerics
-    errors: list[str] = []
-    out: dict[str, Any] = {}
-
-    def th():
-        return _theory_module()
-
-    out["srf_params"] = th().equivalent_srf(model)  # closed form
-    progress(0.05, "theory: sRF constants")
-    check_cancel(cancel)
-    if kind == "spectrum":
-        out["theory_spectrum"] = _call_theory(
-            errors, failures, where, "spectrum after the step",
-            lambda: th().solve_spectrum(model, num, progress=sub_progress(progress, 0.05, 0.45),
-                                        cancel=cancel))
-        out["theory_spectrum_before"] = _call_theory(
-            errors, failures, where, "spectrum before the step (eta_tilde = 0)",
-            lambda: th().solve_spectrum(model.with_(eta_tilde=0.0), num,
-                                        progress=sub_progress(progress, 0.45, 0.8),
-                                        cancel=cancel))
-    if kind == "weights":
-        out["theory_weights"] = _call_theory(errors, failures, where, "weights spectrum",
-                                             lambda: th().weights_theory(model))
-    check_cancel(cancel)
-    if ridge_pre is not None:
-        out["theory_ridge"], out["theory_ridge_rf"] = ridge_pre
-    else:
-        out["theory_ridge"] = _call_theory(errors, failures, where, "ridge errors",
-                                           lambda: th().solve_ridge(model, num))
-        out["theory_ridge_rf"] = _call_theory(
-            errors, failures, where, "random-features baseline (eta_tilde = 0)",
-            lambda: th().solve_ridge(model.with_(eta_tilde=0.0), num))
-    progress(0.9, "theory: ridge")
-    out["expressivity"] = _call_theory(errors, failures, where, "expressivity",
-                                       lambda: th().expressivity(model, num))
-    progress(1.0, "theory done")
-    out["theory_error"] = "; ".join(errors) if errors else None
-    return out
+    return SIMULATORS[name](point.model, seed, spectrum=kind == "spectrum",
+                            before=kind == "spectrum", weights=kind == "weights",
+                            errors=True, n_test=config.run.n_test, progress=progress,
+                            cancel=cancel)
 
 
-def _learning_curves(config: Config, base: ModelConfig, progress: ProgressFn,
-                     cancel: CancelLike | None
-                     ) -> list[tuple[Any, Any] | None]:
-    """Ridge theory along the sweep with warm starts (``learning_curve``), after and at
-    ``eta_tilde = 0``. A failing curve falls back to per-point solves (returns None
-    entries) so that the failure is located at its sweep value."""
-    sweep = config.run.sweep
-    assert sweep is not None
-    n = len(sweep.values)
-    try:
-        th = _theory_module()
-        after = th.learning_curve(base, sweep.param, list(sweep.values), config.numerics,
-                                  progress=sub_progress(progress, 0.0, 0.5), cancel=cancel)
-        if sweep.param == "eta_tilde":
-            rf = th.solve_ridge(base.with_(eta_tilde=0.0), config.numerics)
-            before = (rf,) * n
-        else:
-            before = th.learning_curve(base.with_(eta_tilde=0.0), sweep.param,
-                                       list(sweep.values), config.numerics,
-                                       progress=sub_progress(progress, 0.5, 1.0), cancel=cancel)
-        return list(zip(after, before, strict=True))
-    except ConvergenceError:  # solved point by point instead, to pin where it fails
-        return [None] * n
+# --------------------------------------------------------------------------- the run
 
 
 def _monotone(progress: ProgressFn) -> ProgressFn:
@@ -193,6 +216,21 @@ def _monotone(progress: ProgressFn) -> ProgressFn:
     return _report
 
 
+class _Meter:
+    """Cumulative progress over weighted stages."""
+
+    def __init__(self, progress: ProgressFn, total: float) -> None:
+        self.progress = progress
+        self.total = total or 1.0
+        self.done = 0.0
+
+    def stage(self, weight: float, prefix: str) -> ProgressFn:
+        lo = self.done / self.total
+        self.done += weight
+        hi = self.done / self.total
+        return sub_progress(lambda f, m: self.progress(f, f"{prefix}: {m}"), lo, hi)
+
+
 def _execute(config: Config, *, simulate: bool, progress: ProgressFn | None,
              cancel: CancelLike | None, on_point: OnPoint | None) -> RunResult:
     t0 = time.perf_counter()
@@ -201,79 +239,61 @@ def _execute(config: Config, *, simulate: bool, progress: ProgressFn | None,
     check_cancel(cancel)
     sim_models = tuple(config.run.simulate) if simulate else ()
     if sim_models:
-        from engine.memory import check_memory
-
         check_memory(config)
-    plan = _plan(config, bool(sim_models))
+    points = config.points()
     sweep = config.run.sweep
-    values = sweep.values if sweep is not None else (None,)
-    curves = config.run.curves or (None,)
-    kind = config.run.kind
-    failures: list[str] = []  # where the theory did not converge
-    done = 0.0
-    curve_results: list[CurveResult] = []
-    n_curves = len(curves)
-    for ci, curve in enumerate(curves):
-        label = curve.label if curve is not None else ""
-        overrides = curve.overrides if curve is not None else {}
-        cwhere = f"curve {ci + 1}/{n_curves}" + (f" ({label})" if label else "")
-        ridge_pre: list[tuple[Any, Any] | None] = [None] * len(values)
-        if plan.lc_w > 0 and sweep is not None:
-            lo = done / plan.total
-            done += plan.lc_w
-            ridge_pre = _learning_curves(
-                config, plan.bases[ci],
-                sub_progress(lambda f, m, c=cwhere: progress(f, f"{c}: learning curve {m}"),
-                             lo, done / plan.total), cancel)
-        points: list[PointResult] = []
-        for pi, (model, value) in enumerate(zip(plan.models[ci], values, strict=True)):
-            where = cwhere + (f", {sweep.param} = {_fmt(value)}" if sweep is not None else "")
-            fields: dict[str, Any] = {}
-            if config.run.theory:
-                lo = done / plan.total
-                done += plan.theory_w
-                hi = done / plan.total
-                fields = _theory_point(
-                    config, model, where, failures, ridge_pre[pi],
-                    sub_progress(lambda f, m, w=where: progress(f, f"{w}: {m}"), lo, hi),
-                    cancel)
-            sims: dict[str, tuple[SimSeed, ...]] = {}
-            for name in sim_models:
-                from engine.network import simulate_network
-                from engine.srf import simulate_srf
-
-                fn = simulate_network if name == "network" else simulate_srf
-                seeds_out = []
-                n_seeds = len(config.run.seeds)
-                for si, seed in enumerate(config.run.seeds):
-                    check_cancel(cancel)
-                    lo = done / plan.total
-                    done += plan.sim_w[ci][pi]
-                    hi = done / plan.total
-                    stage = f"{where}, {name} seed {si + 1}/{n_seeds}"
-                    sp = sub_progress(lambda f, m, s=stage: progress(f, f"{s}: {m}"), lo, hi)
-                    seeds_out.append(fn(model, seed, spectrum=kind == "spectrum",
-                                        before=kind == "spectrum", weights=kind == "weights",
-                                        errors=True, n_test=config.run.n_test, progress=sp,
-                                        cancel=cancel))
-                sims[name] = tuple(seeds_out)
-            point = PointResult(value=value, model=model, sims=sims, **fields)
-            points.append(point)
-            progress(done / plan.total, f"{where}: done")
-            if on_point is not None:
-                on_point(ci, pi, point)
-        curve_results.append(CurveResult(label=label, overrides=dict(overrides),
-                                         points=tuple(points)))
+    seeds = config.run.seeds
+    curve_ridges = config.run.theory and config.run.kind == "errors" and sweep is not None \
+        and len(sweep.values) > 1
+    n_curves = len(config.curve_models())
+    total = sum((THEORY_WEIGHT if config.run.theory else 0.0)
+                + len(sim_models) * len(seeds) * sim_cost(pt.model) for pt in points)
+    total += n_curves * len(config.sweep_values()) * CURVE_WEIGHT * curve_ridges
+    meter = _Meter(progress, total)
+    log = TheoryLog()
+    quantities = KIND_QUANTITIES[config.run.kind]
+    ridges: list[tuple[Any, Any] | None] = []
+    by_curve: list[list[PointResult]] = [[] for _ in range(n_curves)]
+    for point in points:
+        here = where(config, point)
+        if point.index == 0:
+            ridges = [None] * len(config.sweep_values())
+            if curve_ridges:
+                ridges = _sweep_ridges(
+                    config, config.curve_models()[point.curve][1],
+                    meter.stage(CURVE_WEIGHT * len(ridges), f"{here}: learning curve"), cancel)
+        fields: dict[str, Any] = {}
+        if config.run.theory:
+            fields = theory_point(point.model, config.numerics, quantities, here, log,
+                                  ridge=ridges[point.index], cancel=cancel,
+                                  progress=meter.stage(THEORY_WEIGHT, here))
+        sims: dict[str, tuple[SimSeed, ...]] = {}
+        for name in sim_models:
+            out = []
+            for si, seed in enumerate(seeds):
+                check_cancel(cancel)
+                stage = meter.stage(sim_cost(point.model),
+                                    f"{here}, {name} seed {si + 1}/{len(seeds)}")
+                out.append(simulate_point(config, point, name, seed, progress=stage,
+                                          cancel=cancel))
+            sims[name] = tuple(out)
+        result = PointResult(value=point.value, model=point.model, sims=sims, **fields)
+        by_curve[point.curve].append(result)
+        progress(meter.done / meter.total, f"{here}: done")
+        if on_point is not None:
+            on_point(point.curve, point.index, result)
     progress(1.0, "done")
-    if failures:
-        message = "the theory did not converge at: " + "; ".join(failures)
-    else:
-        message = "ok"
+    curves = tuple(CurveResult(label=label, overrides=dict(c.overrides) if c else {},
+                               points=tuple(by_curve[ci]))
+                   for ci, ((label, _), c) in enumerate(
+                       zip(config.curve_models(), config.run.curves or (None,), strict=True)))
+    message = ("the theory did not converge at: " + "; ".join(log.failures)
+               if log.failures else "ok")
     return RunResult(
-        config=config, curves=tuple(curve_results),
+        config=config, curves=curves,
         sweep_param=sweep.param if sweep is not None else None,
-        sweep_values=tuple(values) if sweep is not None else (),
-        success=not failures, message=message,
+        sweep_values=tuple(sweep.values) if sweep is not None else (),
+        success=not log.failures, message=message,
         elapsed=time.perf_counter() - t0, started=started, versions=versions())
 
 

@@ -86,7 +86,8 @@ def test_theory_failure_exits_3_saying_where(tmp_path, monkeypatch, capsys):
     fake = types.SimpleNamespace(
         equivalent_srf=equivalent_srf, solve_ridge=fail_ridge, expressivity=lambda m, n=None: None,
         learning_curve=lambda *a, **k: (_ for _ in ()).throw(ConvergenceError("lc")))
-    monkeypatch.setattr(runner, "_theory_module", lambda: fake)
+    for name in ("solve_ridge", "expressivity", "learning_curve"):
+        monkeypatch.setattr(runner.theory, name, getattr(fake, name))
     path = _write(tmp_path, run={"theory": True, "seeds": [0]})
     code = cli.main(["run", str(path), "--json", "--quiet"])
     out, err = capsys.readouterr()

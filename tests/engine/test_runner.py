@@ -81,9 +81,16 @@ def _fake_theory(fail_at=None):
                                  calls=calls)
 
 
+def _install(monkeypatch, fake):
+    """Replace the theory functions the runner calls by the stand-in's."""
+    for name in ("solve_spectrum", "solve_ridge", "learning_curve", "weights_theory",
+                 "expressivity"):
+        monkeypatch.setattr(runner.theory, name, getattr(fake, name))
+
+
 def test_errors_sweep_runs_every_point_and_seed(monkeypatch):
     fake = _fake_theory()
-    monkeypatch.setattr(runner, "_theory_module", lambda: fake)
+    _install(monkeypatch, fake)
     cfg = _config(sweep={"param": "alpha", "values": [0.5, 1.0, 2.0]})
     fractions, messages, points = [], [], []
     res = runner.run(cfg, progress=lambda f, m: (fractions.append(f), messages.append(m)),
@@ -110,7 +117,7 @@ def test_errors_sweep_runs_every_point_and_seed(monkeypatch):
 
 def test_convergence_error_is_recorded_and_run_continues(monkeypatch):
     fake = _fake_theory(fail_at=lambda m: m.alpha == 1.0)
-    monkeypatch.setattr(runner, "_theory_module", lambda: fake)
+    _install(monkeypatch, fake)
     cfg = _config(sweep={"param": "alpha", "values": [0.5, 1.0, 2.0]}, seeds=(0,),
                   simulate=("network",))
     res = runner.run(cfg)
@@ -126,7 +133,7 @@ def test_convergence_error_is_recorded_and_run_continues(monkeypatch):
 
 
 def test_curves_and_spectrum_json(monkeypatch):
-    monkeypatch.setattr(runner, "_theory_module", lambda: _fake_theory())
+    _install(monkeypatch, _fake_theory())
     cfg = _config(kind="spectrum", seeds=(3,), curves=[
         {"label": "small step", "set": {"eta_tilde": 0.5}},
         {"label": "large step", "set": {"eta_tilde": 3.0}}])
@@ -148,7 +155,7 @@ def test_curves_and_spectrum_json(monkeypatch):
 
 
 def test_errors_json_shape(monkeypatch):
-    monkeypatch.setattr(runner, "_theory_module", lambda: _fake_theory())
+    _install(monkeypatch, _fake_theory())
     cfg = _config(sweep={"param": "lam", "values": [0.01, 1.0]}, seeds=(0, 1, 2))
     js = runner.result_to_json(runner.run(cfg))
     assert js["sweep"] == {"param": "lam", "values": [0.01, 1.0]}
@@ -159,7 +166,7 @@ def test_errors_json_shape(monkeypatch):
 
 
 def test_weights_kind(monkeypatch):
-    monkeypatch.setattr(runner, "_theory_module", lambda: _fake_theory())
+    _install(monkeypatch, _fake_theory())
     cfg = _config(kind="weights", seeds=(0,), d=80)
     js = runner.result_to_json(runner.run(cfg))
     assert len(js["network"]["weight_eigenvalues"][0]) == cfg.model.p
@@ -169,7 +176,7 @@ def test_weights_kind(monkeypatch):
 
 def test_run_theory_only_and_no_simulation(monkeypatch):
     fake = _fake_theory()
-    monkeypatch.setattr(runner, "_theory_module", lambda: fake)
+    _install(monkeypatch, fake)
     res = runner.run_theory(_config(kind="spectrum"))
     pt = res.curves[0].points[0]
     assert pt.sims == {}
@@ -178,7 +185,7 @@ def test_run_theory_only_and_no_simulation(monkeypatch):
 
 
 def test_cancel_raises(monkeypatch):
-    monkeypatch.setattr(runner, "_theory_module", lambda: _fake_theory())
+    _install(monkeypatch, _fake_theory())
     token = CancelToken()
     cfg = _config(sweep={"param": "alpha", "values": [0.5, 1.0, 2.0]}, theory=False)
     seen = []
