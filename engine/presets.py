@@ -1,8 +1,14 @@
-"""Presets of docs/user-guide.md#presets: plain configuration files in ``resources/presets``.
+"""Presets of docs/user-guide.md#presets: plain configuration files shipped with the package.
 
-Each preset is an ordinary config JSON (the CLI can run it directly:
-``python -m engine run resources/presets/dandi_spectrum.json``); ``index.json``
-gives their display names, descriptions and the default.
+Each preset is an ordinary config JSON; ``index.json`` gives their display names,
+descriptions and the default. The CLI runs one by name
+(``python -m engine run "Dandi et al. spectrum"``) or by file stem (``dandi_spectrum``).
+The small example configurations (``quick_errors``, ``quick_spectrum``) ship beside them.
+
+The files live in the repository's ``resources/`` folder, installed as the package
+:data:`RESOURCE_PACKAGE`; they are read through :mod:`importlib.resources`, so an
+installed wheel, an editable install and a zipped install all find them, whatever the
+working directory.
 """
 
 from __future__ import annotations
@@ -10,30 +16,45 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 
 from engine.config import Config
 from engine.errors import ConfigError
 
-PRESET_DIR = Path(__file__).resolve().parent.parent / "resources" / "presets"
+#: The installed name of the repository's ``resources/`` folder (pyproject.toml).
+RESOURCE_PACKAGE = "feature_spectrum_lab_resources"
+
+
+def resource_root() -> Traversable:
+    """The data package: ``presets/``, ``examples/``, ``icons/`` and ``docs/``."""
+    return files(RESOURCE_PACKAGE)
 
 
 @dataclass(frozen=True)
 class PresetInfo:
-    """Display name, file and description of one preset."""
+    """Display name, file name and description of one preset."""
 
     name: str
-    path: Path
+    file: str
     description: str
+
+    @property
+    def stem(self) -> str:
+        """The file name without ``.json`` (also accepted as the preset's name)."""
+        return self.file.removesuffix(".json")
+
+    @property
+    def resource(self) -> Traversable:
+        """The preset's configuration file inside the data package."""
+        return resource_root() / "presets" / self.file
 
 
 @lru_cache(maxsize=1)
 def _index() -> tuple[str, tuple[PresetInfo, ...]]:
-    data = json.loads((PRESET_DIR / "index.json").read_text(encoding="utf-8"))
-    infos = tuple(
-        PresetInfo(p["name"], PRESET_DIR / p["file"], p.get("description", ""))
-        for p in data["presets"]
-    )
+    data = json.loads((resource_root() / "presets" / "index.json").read_text(encoding="utf-8"))
+    infos = tuple(PresetInfo(p["name"], p["file"], p.get("description", ""))
+                  for p in data["presets"])
     return data.get("default", infos[0].name), infos
 
 
@@ -42,19 +63,32 @@ def list_presets() -> list[str]:
     return [p.name for p in _index()[1]]
 
 
+def preset_infos() -> list[PresetInfo]:
+    """Every preset's :class:`PresetInfo`, in menu order."""
+    return list(_index()[1])
+
+
+def find_preset(name: str) -> PresetInfo | None:
+    """The preset called ``name`` (display name or file stem), or ``None``."""
+    for info in _index()[1]:
+        if name in (info.name, info.stem, info.file):
+            return info
+    return None
+
+
 def preset_info(name: str) -> PresetInfo:
-    """The :class:`PresetInfo` of ``name``.
+    """The :class:`PresetInfo` of ``name`` (display name or file stem).
 
     Raises
     ------
     ConfigError
         When no preset has that name (the message lists the known ones).
     """
-    for info in _index()[1]:
-        if info.name == name or info.path.stem == name:
-            return info
-    raise ConfigError("preset", f"preset must be one of {', '.join(list_presets())}, "
-                                f"got {name!r}")
+    info = find_preset(name)
+    if info is None:
+        raise ConfigError("preset", f"preset must be one of {', '.join(list_presets())}, "
+                                    f"got {name!r}")
+    return info
 
 
 def default_preset() -> str:
@@ -62,6 +96,45 @@ def default_preset() -> str:
     return _index()[0]
 
 
+def _load(resource: Traversable, label: str) -> Config:
+    try:
+        data = json.loads(resource.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ConfigError("config", f"{label}: not valid JSON ({exc})") from None
+    return Config.from_dict(data)
+
+
 def load_preset(name: str) -> Config:
     """The validated :class:`Config` of preset ``name`` (display name or file stem)."""
-    return Config.from_json(preset_info(name).path)
+    info = preset_info(name)
+    return _load(info.resource, f"preset {info.name!r}")
+
+
+def list_examples() -> list[str]:
+    """File stems of the bundled example configurations (``quick_errors``, ...)."""
+    folder = resource_root() / "examples"
+    return sorted(f.name.removesuffix(".json") for f in folder.iterdir()
+                  if f.name.endswith(".json"))
+
+
+def find_example(name: str) -> Traversable | None:
+    """The bundled example configuration ``name`` (stem or file name), or ``None``."""
+    stem = name.removesuffix(".json")
+    if stem not in list_examples():
+        return None
+    return resource_root() / "examples" / f"{stem}.json"
+
+
+def load_example(name: str) -> Config:
+    """The validated :class:`Config` of the bundled example ``name``.
+
+    Raises
+    ------
+    ConfigError
+        When no example has that name (the message lists the known ones).
+    """
+    resource = find_example(name)
+    if resource is None:
+        raise ConfigError("example", f"example must be one of {', '.join(list_examples())}, "
+                                     f"got {name!r}")
+    return _load(resource, f"example {name!r}")
