@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_export_fixtures import assert_results_equal, make_config, make_result
+from synthetic import assert_results_equal, make_config, make_result
 
 import engine
 from engine import export

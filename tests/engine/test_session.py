@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_export_fixtures import assert_results_equal, make_config, make_result
+from synthetic import assert_results_equal, make_config, make_result
 
 from engine import export
 from engine.config import Config

@@ -12,7 +12,6 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import json  # noqa: E402
 import re  # noqa: E402
-import sys  # noqa: E402
 import xml.etree.ElementTree as ET  # noqa: E402
 from dataclasses import replace  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -22,6 +21,7 @@ import pyqtgraph as pg  # noqa: E402
 import pytest  # noqa: E402
 from PySide6.QtGui import QColor, QImage  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
+from synthetic import make_config, make_result  # noqa: E402
 
 from engine.config import NumericsConfig  # noqa: E402
 from engine.session import load_session, save_session  # noqa: E402
@@ -35,10 +35,6 @@ from gui.figure_export import (  # noqa: E402
 from gui.plots import create_plots  # noqa: E402
 from gui.plots.base import PlotBase, mkpen  # noqa: E402
 from gui.style import ON_SCREEN, PRESENTATION  # noqa: E402
-
-# The result builders live next to the engine tests (no packages under tests/).
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "engine"))
-from test_export_fixtures import make_config, make_result  # noqa: E402
 
 X_LABEL = "kappa_x [units]"
 Y_LABEL = "density_y [1/units]"

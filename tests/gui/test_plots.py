@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-import fakes
 import numpy as np
 import pytest
+from synthetic import eta_curves, make_config, make_result
 
 from gui.plots import PLOT_CLASSES, create_plots
 from gui.style import ON_SCREEN, PRESENTATION
 
+ALPHAS = (0.5, 1.0, 2.0, 4.0)
+
 
 @pytest.mark.parametrize("sweep", [False, True])
 def test_plots_draw_and_export(qtbot, sweep):
-    result = fakes.run_result(sims=True, sweep=sweep)
+    result = make_result(make_config(d=100, kind="errors" if sweep else "spectrum",
+                                     sweep=ALPHAS if sweep else None, curves=()))
     plots = create_plots(ON_SCREEN)  # keep references: qtbot holds only weak ones
     for plot in plots:
         qtbot.addWidget(plot)
@@ -39,7 +42,7 @@ def test_interface_names():
 def test_spectrum_side_by_side_and_log(qtbot):
     plot = create_plots()[0]
     qtbot.addWidget(plot)
-    plot.set_result(fakes.run_result())
+    plot.set_result(make_result(make_config(d=100, sweep=None, curves=())))
     plot.set_option("overlay", False)
     assert plot._p_before.isVisible()
     plot.set_option("log_y", True)
@@ -51,7 +54,7 @@ def test_spectrum_side_by_side_and_log(qtbot):
 def test_learning_curves_streamed_points(qtbot):
     from gui.plots.base import ResultView
 
-    result = fakes.run_result(sims=True, sweep=True)
+    result = make_result(make_config(d=100, kind="errors", sweep=ALPHAS, curves=()))
     plot = create_plots()[2]
     qtbot.addWidget(plot)
     view = ResultView.empty_like(result.config)
@@ -79,7 +82,7 @@ def _shown(qtbot, plot, style):
 def test_learning_curves_legend_compact_and_clear_of_data(qtbot, style):
     from gui.plots.learning_curves import LearningCurvesPlot
 
-    result = fakes.run_result(sims=True, sweep=True, curves=4)
+    result = make_result(make_config(d=100, kind="errors", sweep=ALPHAS, curves=eta_curves(4)))
     plot = LearningCurvesPlot(style)
     _shown(qtbot, plot, style)
     plot.set_result(result)
@@ -109,7 +112,7 @@ def test_learning_curves_legend_compact_and_clear_of_data(qtbot, style):
 def test_learned_function_legend_below_title_and_names_target(qtbot):
     from gui.plots.learned_function import LearnedFunctionPlot
 
-    result = fakes.run_result(sims=True, sweep=False, curves=4)
+    result = make_result(make_config(d=100, sweep=None, curves=eta_curves(4)))
     plot = LearnedFunctionPlot(PRESENTATION)
     _shown(qtbot, plot, PRESENTATION)
     plot.set_result(result)
