@@ -1,4 +1,7 @@
-"""``python -m engine run CONFIG.json [--json] [--out DIR] [--force]`` (see engine/cli.py)."""
+"""``python -m engine``: run a configuration or preset headless, list presets (engine/cli.py).
+
+Commands and exit codes: docs/cli.md.
+"""
 
 import sys
 

@@ -1,12 +1,22 @@
-"""Command line: ``python -m engine run CONFIG.json [--json] [--out DIR] [--force]``.
+"""Command line of the engine (docs/cli.md).
 
-Exit status (docs/configuration.md):
+Commands::
+
+    python -m engine run CONFIG [--json] [--out DIR] [--force] [--quiet]
+    python -m engine presets [--json]
+    python -m engine --version
+
+``CONFIG`` is a configuration or session JSON file, or the name of a bundled preset
+(display name such as ``"Dandi et al. spectrum"`` or file stem such as
+``dandi_spectrum``) or example (``quick_errors``). An existing file wins over a name.
+
+Exit status:
 
 ==== ==============================================================================
 0    success
 1    any other failure (e.g. an output file exists and ``--force`` was not given)
 2    invalid configuration: bad value (the message names the key and the allowed
-     range), missing file, or invalid JSON
+     range), missing file or unknown preset, or invalid JSON
 3    the theory did not converge somewhere (the message says where: curve, sweep
      value, quantity, and what the solver tried); simulations and outputs are still
      produced
@@ -23,11 +33,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import textwrap
 import time
-from typing import TextIO
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
 from engine.errors import ConfigError, EngineError, MemoryGuardError
+
+if TYPE_CHECKING:
+    from engine.config import Config
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -78,41 +94,98 @@ class ProgressBar:
 
 
 def _parser() -> argparse.ArgumentParser:
+    from engine import __version__
+
     p = argparse.ArgumentParser(prog="python -m engine",
                                 description="Feature Spectrum Lab engine, headless.")
+    p.add_argument("--version", action="version",
+                   version=f"Feature Spectrum Lab {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
-    r = sub.add_parser("run", help="run a saved configuration (JSON)")
-    r.add_argument("config", help="configuration or session JSON file")
+    r = sub.add_parser("run", help="run a configuration: a JSON file or a preset's name")
+    r.add_argument("config", help="configuration or session JSON file, or the name of a "
+                                  "preset or example (see `python -m engine presets`)")
     r.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     r.add_argument("--out", metavar="DIR", help="write CSV/JSON/NPZ files into DIR")
     r.add_argument("--force", action="store_true", help="overwrite existing output files")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
+    ls = sub.add_parser("presets", help="list the bundled presets and examples")
+    ls.add_argument("--json", action="store_true",
+                    help="print them as JSON (name, file, description, default)")
     return p
 
 
-def _load_config(path: str):
-    from pathlib import Path
-
+def _load_file(file: Path) -> Config:
+    """A configuration file, or the configuration inside a saved session file."""
     from engine.config import Config
 
-    file = Path(path)
-    if not file.is_file():
-        raise ConfigError("config", f"configuration file not found: {path}")
     try:
         data = json.loads(file.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
-        raise ConfigError("config", f"{path}: not valid JSON ({exc})") from None
+        raise ConfigError("config", f"{file}: not valid JSON ({exc})") from None
     except UnicodeDecodeError as exc:
-        raise ConfigError("config", f"{path}: not a UTF-8 text file ({exc})") from None
+        raise ConfigError("config", f"{file}: not a UTF-8 text file ({exc})") from None
     # A saved session holds the configuration under "config".
     if isinstance(data, dict) and "config" in data and "model" not in data:
-        data = data["config"]
-    return Config.from_dict(data)
+        return Config.from_dict(data["config"])
+    return Config.from_json(file)
+
+
+def _load_config(spec: str) -> Config:
+    """``spec``: an existing file first, else a preset's or an example's name."""
+    from engine import presets
+
+    file = Path(spec)
+    if file.is_file():
+        return _load_file(file)
+    if presets.find_preset(spec) is not None:
+        return presets.load_preset(spec)
+    if presets.find_example(spec) is not None:
+        return presets.load_example(spec)
+    raise ConfigError("config", f"configuration file not found: {spec} (nor is it the name "
+                                f"of a preset or example; `python -m engine presets` "
+                                f"lists them)")
+
+
+def _list_presets(as_json: bool) -> int:
+    from engine import presets
+
+    default = presets.default_preset()
+    infos = presets.preset_infos()
+    examples = presets.list_examples()
+    if as_json:
+        doc = {"presets": [{"name": i.name, "file": i.file, "description": i.description,
+                            "default": i.name == default} for i in infos],
+               "examples": examples}
+        json.dump(doc, sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+        return EXIT_OK
+    width = max(len(i.name) for i in infos)
+    print("Presets (run one with: python -m engine run NAME):")
+    for info in infos:
+        mark = "  (the app's default)" if info.name == default else ""
+        print(f"  {info.name:<{width}}  [{info.stem}]{mark}")
+        print(textwrap.fill(info.description, width=88, initial_indent=" " * 6,
+                            subsequent_indent=" " * 6))
+    print("Examples (small, quick): " + ", ".join(examples))
+    return EXIT_OK
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status (see the module docstring)."""
     args = _parser().parse_args(argv)
+    try:
+        if args.command == "presets":
+            return _list_presets(args.json)
+        return _run(args)
+    except BrokenPipeError:
+        # The reader of stdout went away (``... | head``): stop quietly, as shell tools
+        # do; stdout goes to devnull so the interpreter's final flush does not fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_ERROR
+
+
+def _run(args: argparse.Namespace) -> int:
     err = sys.stderr
     bar: ProgressBar | None = None
     try:
@@ -150,6 +223,9 @@ def main(argv: list[str] | None = None) -> int:
         _close(bar)
         print("interrupted", file=err)
         return EXIT_INTERRUPT
+    except BrokenPipeError:
+        _close(bar)
+        raise
     except (EngineError, OSError, ImportError) as exc:
         _close(bar)
         print(f"error: {exc}", file=err)

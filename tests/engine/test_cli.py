@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import engine.cli as cli
 import engine.runner as runner
 from engine.errors import ConvergenceError
@@ -33,15 +35,30 @@ def _run(*args):
 
 
 def test_success_json_to_stdout_progress_to_stderr(tmp_path):
-    proc = _run(_write(tmp_path), "--json")
+    proc = _run(_write(tmp_path, run={"theory": True}), "--json")
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
     assert data["kind"] == "errors" and data["success"] is True
     assert data["sweep"] == {"param": "alpha", "values": [1.0, 2.0]}
     assert len(data["network"]["test_error"]) == 2
     assert len(data["network"]["test_error"][0]) == 2
-    assert "theory" in data
+    # one theory value per sweep value, each a finite error (noise 0.1 is its floor)
+    for key in ("test_error", "train_error"):
+        values = data["theory"][key]
+        assert len(values) == 2
+        assert all(isinstance(v, float) and 0.0 < v < 10.0 for v in values), values
+    assert all(v >= 0.1 for v in data["theory"]["test_error"])
     assert "100%" in proc.stderr and "[" in proc.stderr
+
+
+def test_theory_off_reports_no_theory_values(tmp_path, capsys):
+    code = cli.main(["run", str(_write(tmp_path, run={"theory": False, "seeds": [0]})),
+                     "--json", "--quiet"])
+    data = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert data["theory"]["test_error"] == [None, None]
+    assert data["theory"]["train_error"] == [None, None]
+    assert all(v is not None for v in data["network"]["test_error"][0])
 
 
 def test_spectrum_json_keys(tmp_path):
@@ -160,3 +177,76 @@ def test_ctrl_c_exits_130(tmp_path):
         proc.kill()
     assert proc.returncode == 130, err
     assert "interrupted" in err
+
+
+def test_runs_a_preset_by_name_from_any_folder(tmp_path):
+    # No PYTHONPATH and a working directory outside the checkout: the presets come from
+    # the installed data package, not from a path relative to the repository.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    proc = subprocess.run([sys.executable, "-m", "engine", "run", "Large step, a = 1",
+                           "--json", "--quiet"], capture_output=True, text=True,
+                          cwd=tmp_path, env=env, timeout=240)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["kind"] == "spectrum" and data["success"] is True
+    for key in ("grid", "density", "outliers", "edges"):
+        assert data["theory"][key], key
+    assert len(data["network"]["eigenvalues"][0]) == data["config"]["model"]["d"]
+
+
+def test_a_preset_by_file_stem_and_an_example_by_name():
+    from engine.presets import load_example, load_preset
+
+    assert cli._load_config("dandi_spectrum") == load_preset("Dandi et al. spectrum")
+    assert cli._load_config("Dandi et al. spectrum") == load_preset("Dandi et al. spectrum")
+    assert cli._load_config("quick_errors") == load_example("quick_errors")
+    assert cli._load_config("quick_errors").model.d == 300
+
+
+def test_an_existing_file_wins_over_a_preset_name(tmp_path, monkeypatch):
+    cfg = _write(tmp_path, run={"seeds": [0], "sweep": None})
+    named = tmp_path / "large_step_a1"
+    named.write_text(cfg.read_text())
+    monkeypatch.chdir(tmp_path)
+    assert cli._load_config("large_step_a1").model.d == 60
+
+
+def test_unknown_name_exits_2_pointing_to_the_list(tmp_path, capsys):
+    code = cli.main(["run", "No such preset", "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "not found: No such preset" in err and "python -m engine presets" in err
+
+
+def test_presets_lists_every_name_and_description(capsys):
+    from engine.presets import default_preset, preset_infos
+
+    assert cli.main(["presets"]) == 0
+    out = capsys.readouterr().out
+    flat = " ".join(out.split())
+    infos = preset_infos()
+    assert len(infos) == 9
+    for info in infos:
+        assert info.name in out
+        assert " ".join(info.description.split()) in flat
+    assert f"{default_preset()}" in out and "default" in out
+    assert "quick_errors" in out and "quick_spectrum" in out
+
+
+def test_presets_json(capsys):
+    assert cli.main(["presets", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    names = [p["name"] for p in doc["presets"]]
+    assert "Dandi et al. spectrum" in names and len(names) == 9
+    assert [p["name"] for p in doc["presets"] if p["default"]] == ["Large step, a = 1"]
+    assert all(p["description"] and p["file"].endswith(".json") for p in doc["presets"])
+    assert doc["examples"] == ["quick_errors", "quick_spectrum"]
+
+
+def test_version(capsys):
+    import engine
+
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"Feature Spectrum Lab {engine.__version__}"
