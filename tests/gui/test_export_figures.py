@@ -13,7 +13,6 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import json  # noqa: E402
 import re  # noqa: E402
 import xml.etree.ElementTree as ET  # noqa: E402
-from dataclasses import replace  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -23,7 +22,6 @@ from PySide6.QtGui import QColor, QImage  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 from synthetic import make_config, make_result  # noqa: E402
 
-from engine.config import NumericsConfig  # noqa: E402
 from engine.session import load_session, save_session  # noqa: E402
 from gui import figure_export  # noqa: E402
 from gui.figure_export import (  # noqa: E402
@@ -301,86 +299,3 @@ def test_session_round_trip_gives_identical_plot_data(qtbot, tmp_path: Path) -> 
                 (a.name, k)
             n_tables += 1
     assert n_tables >= 3  # the plots really drew something to compare
-
-
-# --------------------------------------------------------------------------- headless
-
-
-FAST = NumericsConfig(q_kappa=30, q_inner=30, q2=15, n_grid=120)
-
-
-def _tiny_session(tmp_path: Path) -> Path:
-    from engine.presets import load_preset
-
-    cfg = load_preset("Large step, a = ±1").with_model(d=60).with_run(seeds=(0,))
-    cfg = replace(cfg, numerics=FAST)
-    return save_session(tmp_path / "tiny.json", cfg)
-
-
-def test_headless_run_and_export(tmp_path: Path) -> None:
-    from gui.headless import run_headless
-
-    session = _tiny_session(tmp_path)
-    out = tmp_path / "exp"
-    log = tmp_path / "log.txt"
-    with open(log, "w") as stream:
-        code = run_headless(session, out, style="presentation", dpi=80, stream=stream)
-    text = log.read_text()
-    assert code == 0, text
-    assert "100%" in text  # the progress bar
-    names = {p.name for p in out.iterdir()}
-    for plot in ("spectrum", "tail", "learning_curves", "weights", "expressivity",
-                 "learned_function"):
-        assert {f"{plot}.png", f"{plot}.svg", f"{plot}.pdf"} <= names
-    assert {"result.json", "arrays.npz", "session.json", "sim_eigenvalues.csv"} <= names
-    assert QImage(str(out / "spectrum.png")).width() == 480
-    doc = json.loads((out / "result.json").read_text())
-    assert doc["provenance"]["config"]["model"]["d"] == 60
-    s = load_session(out / "session.json")
-    assert s.result is not None and s.result.curves[0].points[0].sims["network"]
-
-    # outputs exist: refused without --force, nothing touched
-    stamp = (out / "spectrum.png").stat().st_mtime_ns
-    with open(log, "w") as stream:
-        assert run_headless(session, out, dpi=80, stream=stream) == 1
-    assert "--force" in log.read_text()
-    assert (out / "spectrum.png").stat().st_mtime_ns == stamp
-
-
-def test_headless_bad_session_exit_2(tmp_path: Path) -> None:
-    from gui.headless import run_headless
-
-    bad = tmp_path / "bad.json"
-    bad.write_text('{"session_schema": 1, "config": {"model": {"beta": -1}}}')
-    log = tmp_path / "log.txt"
-    with open(log, "w") as stream:
-        assert run_headless(bad, tmp_path / "exp", stream=stream) == 2
-    assert "model.beta" in log.read_text()
-    assert not (tmp_path / "exp").exists()
-    with open(log, "w") as stream:
-        assert run_headless(tmp_path / "missing.json", tmp_path / "exp", stream=stream) == 2
-
-
-# --------------------------------------------------------------------------- main window
-
-
-def test_export_from_the_window_leaves_it_pixel_identical(make_window, qtbot,  # noqa: ANN001
-                                                          tmp_path: Path) -> None:
-    """Exporting in the presentation style must not disturb what is on screen."""
-    window = make_window()
-    window.resize(1300, 850)
-    qtbot.waitUntil(lambda: not window.theory_tasks.busy, timeout=60000)
-    qtbot.wait(300)  # debounced redraws, streamed extras
-    before = image_array(window.grab().toImage())
-    qtbot.wait(300)
-    again = image_array(window.grab().toImage())
-    assert np.array_equal(before, again)  # the window is at rest before exporting
-    files = export_all(window.plot_list, tmp_path, style=PRESENTATION, dpi=80,
-                       formats=("png", "svg"))
-    assert len(files) == 2 * len(window.plot_list)
-    qtbot.wait(300)
-    after = image_array(window.grab().toImage())
-    assert before.shape == after.shape
-    assert np.array_equal(before, after), int((before != after).any(axis=-1).sum())
-    copy_to_clipboard(window.current_plot(), dpi=72)
-    assert QApplication.clipboard().image().width() == round(6.0 * 72)

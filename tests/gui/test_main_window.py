@@ -5,10 +5,14 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 
+import numpy as np
 import pytest
 from conftest import FAST_NUMERICS, small
+from PySide6.QtWidgets import QApplication
 
 from engine.presets import list_presets, load_preset
+from gui.figure_export import copy_to_clipboard, export_all, image_array
+from gui.style import PRESENTATION
 
 THEORY_TIMEOUT = 30000
 SIM_TIMEOUT = 60000
@@ -309,3 +313,24 @@ def test_memory_guard_is_shown_at_d(qtbot, make_window):
     assert "model.d" in w.model_panel.marked_keys()
     w.theory_tasks.cancel()
     wait_theory(qtbot, w)
+
+
+def test_export_from_the_window_leaves_it_pixel_identical(make_window, qtbot, tmp_path):  # noqa: ANN001
+    """Exporting in the presentation style must not disturb what is on screen."""
+    window = make_window()
+    window.resize(1300, 850)
+    qtbot.waitUntil(lambda: not window.theory_tasks.busy, timeout=60000)
+    qtbot.wait(300)  # debounced redraws, streamed extras
+    before = image_array(window.grab().toImage())
+    qtbot.wait(300)
+    again = image_array(window.grab().toImage())
+    assert np.array_equal(before, again)  # the window is at rest before exporting
+    files = export_all(window.plot_list, tmp_path, style=PRESENTATION, dpi=80,
+                       formats=("png", "svg"))
+    assert len(files) == 2 * len(window.plot_list)
+    qtbot.wait(300)
+    after = image_array(window.grab().toImage())
+    assert before.shape == after.shape
+    assert np.array_equal(before, after), int((before != after).any(axis=-1).sum())
+    copy_to_clipboard(window.current_plot(), dpi=72)
+    assert QApplication.clipboard().image().width() == round(6.0 * 72)
