@@ -16,6 +16,8 @@ from __future__ import annotations
 import copy
 import json
 import math
+import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
@@ -596,13 +598,8 @@ class Config:
 
     @classmethod
     def from_json(cls, path: str | Path) -> Config:
-        """Read and validate a JSON file (errors name the file)."""
-        text = Path(path).read_text(encoding="utf-8")
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ConfigError("config", f"{path}: not valid JSON ({exc})") from None
-        return cls.from_dict(data)
+        """Read and validate a JSON file: :func:`load_config_file`."""
+        return load_config_file(path)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -648,6 +645,197 @@ class Config:
 
     def with_run(self, **changes: Any) -> Config:
         return replace(self, run=replace(self.run, **changes))
+
+# --------------------------------------------------------------------------- JSON files
+
+#: Longest JSON text :func:`loads_json` reads by default (characters). A configuration
+#: with 1000 sweep values, 1000 seeds and 20 curves is below 100 000 characters.
+TEXT_MAX = 1_000_000
+
+#: Deepest nesting of objects and lists in a document. A configuration nests 7 levels
+#: (``run.curves[i].set.a_law.values``), a saved session about 12; Python's JSON reader
+#: and the validation recurse once per level, far below Python's recursion limit.
+NESTING_MAX = 32
+
+#: Longest number literal (characters). A double has 17 significant digits; longer
+#: literals (and integers past Python's 4300-digit conversion limit) are kept as
+#: :class:`LongNumber` and refused by every numeric key, naming the key.
+NUMBER_CHARS_MAX = 100
+
+#: Values are cut to this many characters in error messages.
+SHOW_CHARS = 80
+
+_JSON_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
+
+
+class LongNumber(float):
+    """A JSON number literal no configuration key can hold (see :data:`NUMBER_CHARS_MAX`).
+
+    Its float value is what ``float(text)`` gives (often ``inf``); ``text`` keeps the
+    literal so that a message can show its first digits and its length.
+    """
+
+    text: str
+
+    def __new__(cls, text: str) -> LongNumber:
+        self = super().__new__(cls, float(text))
+        self.text = text
+        return self
+
+    def __repr__(self) -> str:
+        if len(self.text) <= 24:
+            return self.text
+        return f"{self.text[:20]}…({len(self.text)} characters)"
+
+    __str__ = __repr__
+
+
+def _one_line(text: str, limit: int = 200) -> str:
+    """``text`` on one line, cut to ``limit`` characters."""
+    flat = text.replace("\r", "\\r").replace("\n", "\\n")
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _line_column(text: str, pos: int) -> str:
+    line = text.count("\n", 0, pos) + 1
+    return f"line {line}, column {pos - text.rfind(chr(10), 0, pos)}"
+
+
+def _too_deep_at(text: str, limit: int) -> int | None:
+    """Position where the nesting of ``text`` first exceeds ``limit`` (strings skipped)."""
+    depth = 0
+    for match in _JSON_TOKEN.finditer(text):
+        c = text[match.start()]
+        if c in "[{":
+            depth += 1
+            if depth > limit:
+                return match.start()
+        elif c in "]}":
+            depth -= 1
+    return None
+
+
+class _Duplicate(Exception):  # noqa: N818 - internal signal, never escapes loads_json
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+
+def _object_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for k, _ in pairs:
+            if k in seen:
+                raise _Duplicate(k)
+            seen.add(k)
+    return out
+
+
+def _parse_int(text: str) -> int | LongNumber:
+    return LongNumber(text) if len(text) > NUMBER_CHARS_MAX else int(text)
+
+
+def _parse_float(text: str) -> float:
+    value = float(text)
+    if len(text) > NUMBER_CHARS_MAX or not math.isfinite(value):
+        return LongNumber(text)
+    return value
+
+
+def loads_json(text: str, *, source: str = "<text>", max_chars: int = TEXT_MAX,
+               max_depth: int = NESTING_MAX) -> Any:
+    """Parse one JSON document strictly: the one reader of configuration and session files.
+
+    Parameters
+    ----------
+    text : str
+        The document.
+    source : str
+        What to call it in messages (a file name).
+    max_chars : int
+        Longest text read (:data:`TEXT_MAX`); checked before parsing.
+    max_depth : int
+        Deepest nesting of objects and lists (:data:`NESTING_MAX`); checked before parsing.
+
+    Returns
+    -------
+    Any
+        The document (dicts, lists, str, int, float, bool, None). Number literals
+        longer than :data:`NUMBER_CHARS_MAX` characters, or beyond the float range,
+        come back as :class:`LongNumber`, which every numeric key refuses by name.
+
+    Raises
+    ------
+    ConfigError
+        With key ``"config"`` and a one-line message starting with ``source``: text too
+        long or nested too deeply, not valid JSON (with line and column), or an object
+        with a duplicate key (JSON readers differ on which one they keep, so none is).
+    """
+    where = _one_line(str(source), 120)
+    if not isinstance(text, str):
+        raise ConfigError("config", f"{where}: expected JSON text, got {type(text).__name__}")
+    if len(text) > max_chars:
+        raise ConfigError("config", f"{where}: {len(text)} characters, more than the "
+                                    f"{max_chars} a configuration file may have")
+    if not text.strip():
+        raise ConfigError("config", f"{where}: is empty, not a JSON document")
+    pos = _too_deep_at(text, max_depth)
+    if pos is not None:
+        raise ConfigError("config", f"{where}: objects and lists nested deeper than "
+                                    f"{max_depth} levels (at {_line_column(text, pos)})")
+    try:
+        return json.loads(text, object_pairs_hook=_object_pairs, parse_int=_parse_int,
+                          parse_float=_parse_float)
+    except _Duplicate as dup:
+        raise ConfigError("config", f"{where}: the key {_one_line(repr(dup.key), 60)} appears "
+                                    f"twice in one object; duplicate keys are refused (JSON "
+                                    f"readers differ on which one they keep)") from None
+    except json.JSONDecodeError as exc:
+        ends_early = exc.pos >= len(text.rstrip())
+        why = "not valid JSON (it ends early: truncated?)" if ends_early else "not valid JSON"
+        raise ConfigError("config", f"{where}: {why}: {exc.msg} at line {exc.lineno}, "
+                                    f"column {exc.colno}") from None
+    except RecursionError:
+        raise ConfigError("config", f"{where}: nested too deeply to read") from None
+    except ValueError as exc:
+        raise ConfigError("config", f"{where}: not valid JSON ({_one_line(str(exc))})") from None
+
+
+def load_config_file(path: str | os.PathLike[str], *, max_chars: int = TEXT_MAX) -> Config:
+    """Read, check and validate a configuration file (or a saved session's configuration).
+
+    A session document (``{"config": {...}, ...}`` without ``"model"``) yields its
+    ``config``. Parse errors name the file (:func:`loads_json`); validation errors name
+    the key (:meth:`Config.from_dict`).
+
+    Raises
+    ------
+    ConfigError
+        File missing, unreadable, too large, not UTF-8, not valid JSON, or invalid.
+    """
+    file = Path(path)
+    where = _one_line(str(path), 120)
+    try:
+        if not file.is_file():
+            raise ConfigError("config", f"configuration file not found: {where}")
+        # UTF-8 takes at most 4 bytes a character: refuse a huge file before reading it.
+        if file.stat().st_size > 4 * max_chars:
+            raise ConfigError("config", f"{where}: {file.stat().st_size} bytes, more than a "
+                                        f"configuration file may have ({max_chars} characters)")
+        raw = file.read_bytes()
+    except OSError as exc:
+        raise ConfigError("config", f"{where}: cannot be read "
+                                    f"({_one_line(exc.strerror or str(exc))})") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError("config", f"{where}: not a UTF-8 text file ({exc.reason} at byte "
+                                    f"{exc.start})") from None
+    data = loads_json(text, source=where, max_chars=max_chars)
+    if isinstance(data, dict) and "config" in data and "model" not in data:
+        data = data["config"]  # a saved session
+    return Config.from_dict(data)
+
 
 
 def migrate(data: dict[str, Any]) -> dict[str, Any]:
