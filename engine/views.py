@@ -1208,3 +1208,63 @@ def view_files(views: Views, provenance: Mapping[str, Any]) -> dict[str, bytes]:
                           view.tables().items()}}
         out[f"view_{name}.json"] = (json.dumps(doc, indent=1, allow_nan=False) + "\n").encode()
     return out
+
+
+# =========================================================================== live tasks
+
+
+@dataclass(frozen=True)
+class TheoryUpdate:
+    """A stage of the live theory: the bundle so far and its views (theory halves)."""
+
+    bundle: TheoryBundle
+    views: Views
+
+
+@dataclass(frozen=True)
+class SimulationUpdate:
+    """Simulations so far (``done`` once the run is complete) and their views."""
+
+    result: RunResult
+    views: Views
+    done: bool
+
+
+def live_theory(config: Config, *, progress: ProgressFn | None = None,
+                cancel: CancelLike | None = None,
+                on_stage: Callable[[str, TheoryUpdate], None] | None = None,
+                extras: bool = True) -> TheoryUpdate:
+    """:func:`compute_theory` with the views of every stage built as it arrives.
+
+    Meant for a worker thread: the views (numerics included) are computed there, so a
+    front end only has to draw them.
+    """
+    def stage(name: str, bundle: TheoryBundle) -> None:
+        if on_stage is not None:
+            on_stage(name, TheoryUpdate(bundle, theory_views(bundle)))
+
+    bundle = compute_theory(config, progress=progress, cancel=cancel, on_stage=stage,
+                            extras=extras)
+    return TheoryUpdate(bundle, theory_views(bundle))
+
+
+def simulate(config: Config, *, progress: ProgressFn | None = None,
+             cancel: CancelLike | None = None,
+             on_update: Callable[[SimulationUpdate], None] | None = None) -> SimulationUpdate:
+    """Run ``config``'s simulations, reporting the views of the points done so far.
+
+    Returns the final :class:`SimulationUpdate`. Raises what :func:`engine.runner.run`
+    raises (``MemoryGuardError`` before anything runs, ``Cancelled``).
+    """
+    from engine.runner import run
+
+    done: dict[tuple[int, int], PointResult] = {}
+
+    def on_point(curve: int, index: int, point: PointResult) -> None:
+        done[(curve, index)] = point
+        if on_update is not None:
+            part = partial_result(config, done)
+            on_update(SimulationUpdate(part, simulation_views(part, config), False))
+
+    result = run(config, progress=progress, cancel=cancel, on_point=on_point)
+    return SimulationUpdate(result, simulation_views(result, config), True)
