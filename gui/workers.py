@@ -1,10 +1,13 @@
 """The one worker mechanism of the GUI (docs/architecture.md#threads).
 
 A :class:`TaskManager` owns one :class:`QThread` and one :class:`Worker` moved to it.
-``start(fn, config)`` runs ``fn(config, progress=..., cancel=..., on_point=...)`` (an
-engine function such as :func:`engine.runner.run` or :func:`engine.runner.run_theory`)
-in that thread. Every run carries a run id: starting a new run cancels the old one
-(its :class:`~engine.progress.CancelToken` is set) and any signal of an older run that
+``start(fn, config)`` runs ``fn(config, progress=..., cancel=...)`` (an engine function
+such as :func:`engine.views.live_theory` or :func:`engine.views.simulate`) in that
+thread; ``stages=True`` also passes ``on_stage(name, payload)`` (reported by
+``sig_stage``) and ``updates=True`` passes ``on_update(payload)`` (``sig_update``).
+
+Every run carries a run id: starting a new run cancels the old one (its
+:class:`~engine.progress.CancelToken` is set) and any signal of an older run that
 is still queued is dropped here, so receivers only ever see the current run.
 
 Why one persistent thread per manager rather than a thread per run: a ``QThread``
@@ -14,7 +17,8 @@ without starting, which also coalesces a burst of slider moves).
 
 Outcomes of a run, always followed by ``sig_finished(run_id)``:
 ``sig_result`` (success), ``sig_cancelled`` (a normal outcome, not an error) or
-``sig_error`` (message and traceback).
+``sig_error`` with a :class:`TaskFailure`: the exception object itself and its
+traceback, so receivers dispatch on the exception's type.
 """
 
 from __future__ import annotations
@@ -25,11 +29,12 @@ import time
 import traceback
 import weakref
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from engine.errors import Cancelled, EngineError
+from engine.errors import Cancelled
 from engine.progress import CancelToken
 
 #: Minimum interval between two progress signals of one run: a solver may report
@@ -42,6 +47,19 @@ TaskFn = Callable[..., Any]
 #: thread must win the CPU (and with it the GIL hand-over) against the worker; Qt's
 #: QThread priorities are no-ops under Linux's default scheduler.
 WORKER_NICENESS = 5
+
+@dataclass(frozen=True)
+class TaskFailure:
+    """A task's exception, carried across threads with its formatted traceback."""
+
+    error: BaseException
+    traceback: str
+
+    @property
+    def message(self) -> str:
+        """``"ConvergenceError: …"``: the exception's type and text."""
+        return f"{type(self.error).__name__}: {self.error}"
+
 
 #: Every worker thread ever started (weakly held), so tests can assert none is left.
 _THREADS: weakref.WeakSet[QThread] = weakref.WeakSet()
@@ -67,9 +85,10 @@ class Worker(QObject):
     """
 
     sig_progress = Signal(int, float, str)
-    sig_point = Signal(int, int, int, object)
+    sig_stage = Signal(int, str, object)
+    sig_update = Signal(int, object)
     sig_result = Signal(int, object)
-    sig_error = Signal(int, str, str)
+    sig_error = Signal(int, object)
     sig_cancelled = Signal(int)
     sig_finished = Signal(int)
 
@@ -83,14 +102,29 @@ class Worker(QObject):
         except (AttributeError, OSError):
             pass  # not Linux, or not permitted: keep the default priority
 
-    @Slot(int, object, object, object, bool)
+    @Slot(int, object, object, object, object)
     def _on_manager_request(self, run_id: int, fn: TaskFn, config: Any,
-                            cancel: CancelToken, streaming: bool) -> None:
+                            cancel: CancelToken, streams: tuple[str, ...]) -> None:
         # A request whose token is set was superseded while it waited in the queue.
         if cancel.is_set():
             self.sig_cancelled.emit(run_id)
             self.sig_finished.emit(run_id)
             return
+        try:
+            result = fn(config, **self._callbacks(run_id, cancel, streams))
+        except Cancelled:
+            self.sig_cancelled.emit(run_id)
+        except Exception as exc:  # noqa: BLE001 - a worker must never take the app down
+            # Expected failures (non-convergence, memory guard) and bugs alike travel as
+            # the exception object: the receiver decides by its type what to show.
+            self.sig_error.emit(run_id, TaskFailure(exc, traceback.format_exc()))
+        else:
+            self.sig_result.emit(run_id, result)
+        self.sig_finished.emit(run_id)
+
+    def _callbacks(self, run_id: int, cancel: CancelToken,
+                   streams: tuple[str, ...]) -> dict[str, Any]:
+        """``progress`` (throttled), ``cancel`` and the streams the task asked for."""
         last = [0.0]
 
         def progress(fraction: float, message: str) -> None:
@@ -99,25 +133,18 @@ class Worker(QObject):
                 last[0] = now
                 self.sig_progress.emit(run_id, float(fraction), str(message))
 
-        def on_point(curve_index: int, point_index: int, point: Any) -> None:
-            self.sig_point.emit(run_id, int(curve_index), int(point_index), point)
+        def on_stage(name: str, payload: Any) -> None:
+            self.sig_stage.emit(run_id, str(name), payload)
 
-        kwargs: dict[str, Any] = {"progress": progress, "cancel": cancel}
-        if streaming:
-            kwargs["on_point"] = on_point
-        try:
-            result = fn(config, **kwargs)
-        except Cancelled:
-            self.sig_cancelled.emit(run_id)
-        except EngineError as exc:
-            # Expected failures (non-convergence, memory guard, bad input): the message
-            # is the point; the traceback is still available behind "details".
-            self.sig_error.emit(run_id, f"{type(exc).__name__}: {exc}", traceback.format_exc())
-        except Exception as exc:  # noqa: BLE001 - a worker must never take the app down
-            self.sig_error.emit(run_id, f"{type(exc).__name__}: {exc}", traceback.format_exc())
-        else:
-            self.sig_result.emit(run_id, result)
-        self.sig_finished.emit(run_id)
+        def on_update(payload: Any) -> None:
+            self.sig_update.emit(run_id, payload)
+
+        out: dict[str, Any] = {"progress": progress, "cancel": cancel}
+        if "stages" in streams:
+            out["on_stage"] = on_stage
+        if "updates" in streams:
+            out["on_update"] = on_update
+        return out
 
 
 class TaskManager(QObject):
@@ -128,15 +155,16 @@ class TaskManager(QObject):
     """
 
     sig_progress = Signal(int, float, str)
-    sig_point = Signal(int, int, int, object)
+    sig_stage = Signal(int, str, object)
+    sig_update = Signal(int, object)
     sig_result = Signal(int, object)
-    sig_error = Signal(int, str, str)
+    sig_error = Signal(int, object)
     sig_cancelled = Signal(int)
     sig_finished = Signal(int)
     sig_busy_changed = Signal(bool)
 
     # Internal: a queued request to the worker thread.
-    _sig_request = Signal(int, object, object, object, bool)
+    _sig_request = Signal(int, object, object, object, object)
 
     def __init__(self, name: str, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -150,7 +178,8 @@ class TaskManager(QObject):
         self._worker.moveToThread(self._thread)
         self._sig_request.connect(self._worker._on_manager_request)
         self._worker.sig_progress.connect(self._on_worker_progress)
-        self._worker.sig_point.connect(self._on_worker_point)
+        self._worker.sig_stage.connect(self._on_worker_stage)
+        self._worker.sig_update.connect(self._on_worker_update)
         self._worker.sig_result.connect(self._on_worker_result)
         self._worker.sig_error.connect(self._on_worker_error)
         self._worker.sig_cancelled.connect(self._on_worker_cancelled)
@@ -175,15 +204,21 @@ class TaskManager(QObject):
     def thread(self) -> QThread:
         return self._thread
 
-    def start(self, fn: TaskFn, config: Any, *, streaming: bool = False) -> int:
-        """Cancel the current run (if any) and queue ``fn(config, ...)``; return its id."""
+    def start(self, fn: TaskFn, config: Any, *, stages: bool = False,
+              updates: bool = False) -> int:
+        """Cancel the current run (if any) and queue ``fn(config, ...)``; return its id.
+
+        ``stages`` passes ``on_stage`` to ``fn`` (``sig_stage``), ``updates`` passes
+        ``on_update`` (``sig_update``).
+        """
         if not self._thread.isRunning():
             raise RuntimeError(f"task manager {self.name!r} has been shut down")
         self.cancel()
         self._run_id += 1
         self._cancel = CancelToken()
         self._set_busy(True)
-        self._sig_request.emit(self._run_id, fn, config, self._cancel, streaming)
+        streams = tuple(name for name, on in (("stages", stages), ("updates", updates)) if on)
+        self._sig_request.emit(self._run_id, fn, config, self._cancel, streams)
         return self._run_id
 
     def cancel(self) -> None:
@@ -217,21 +252,25 @@ class TaskManager(QObject):
         if run_id == self._run_id:
             self.sig_progress.emit(run_id, fraction, message)
 
-    @Slot(int, int, int, object)
-    def _on_worker_point(self, run_id: int, curve_index: int, point_index: int,
-                         point: Any) -> None:
+    @Slot(int, str, object)
+    def _on_worker_stage(self, run_id: int, name: str, payload: Any) -> None:
         if run_id == self._run_id:
-            self.sig_point.emit(run_id, curve_index, point_index, point)
+            self.sig_stage.emit(run_id, name, payload)
+
+    @Slot(int, object)
+    def _on_worker_update(self, run_id: int, payload: Any) -> None:
+        if run_id == self._run_id:
+            self.sig_update.emit(run_id, payload)
 
     @Slot(int, object)
     def _on_worker_result(self, run_id: int, result: Any) -> None:
         if run_id == self._run_id:
             self.sig_result.emit(run_id, result)
 
-    @Slot(int, str, str)
-    def _on_worker_error(self, run_id: int, message: str, tb: str) -> None:
+    @Slot(int, object)
+    def _on_worker_error(self, run_id: int, failure: TaskFailure) -> None:
         if run_id == self._run_id:
-            self.sig_error.emit(run_id, message, tb)
+            self.sig_error.emit(run_id, failure)
 
     @Slot(int)
     def _on_worker_cancelled(self, run_id: int) -> None:

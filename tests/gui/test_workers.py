@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 
 from engine.progress import check_cancel
-from gui.workers import TaskManager
+from gui.workers import TaskFailure, TaskManager
 
 
-def slow_task(config, *, progress, cancel, on_point=None):  # noqa: ANN001, ANN201
+def slow_task(config, *, progress, cancel, on_stage=None, on_update=None):  # noqa: ANN001, ANN201
     """Counts for ``config`` seconds in small chunks, checking the token."""
     t0 = time.monotonic()
     i = 0
@@ -17,8 +17,10 @@ def slow_task(config, *, progress, cancel, on_point=None):  # noqa: ANN001, ANN2
         time.sleep(0.01)
         i += 1
         progress(min((time.monotonic() - t0) / config, 1.0), f"chunk {i}")
-        if on_point is not None and i % 5 == 0:
-            on_point(0, i, i)
+        if on_update is not None and i % 5 == 0:
+            on_update(i)
+        if on_stage is not None and i % 7 == 0:
+            on_stage(f"stage {i}", i)
     return ("done", config)
 
 
@@ -26,16 +28,24 @@ def failing_task(config, *, progress, cancel):  # noqa: ANN001, ANN201
     raise ZeroDivisionError("division in the task")
 
 
-def test_result_progress_and_points(qtbot):
+def test_result_progress_updates_and_stages(qtbot):
     tm = TaskManager("test")
-    progress, points = [], []
+    progress, updates, stages = [], [], []
     tm.sig_progress.connect(lambda rid, f, m: progress.append(f))
-    tm.sig_point.connect(lambda rid, c, i, p: points.append(p))
+    tm.sig_update.connect(lambda rid, p: updates.append(p))
+    tm.sig_stage.connect(lambda rid, name, p: stages.append((name, p)))
     with qtbot.waitSignal(tm.sig_result, timeout=5000) as blocker:
-        run_id = tm.start(slow_task, 0.3, streaming=True)
+        run_id = tm.start(slow_task, 0.3, stages=True, updates=True)
     assert blocker.args == [run_id, ("done", 0.3)]
     qtbot.waitUntil(lambda: not tm.busy, timeout=2000)
-    assert progress and points
+    assert progress and updates and all(u % 5 == 0 for u in updates)
+    assert stages and all(name == f"stage {p}" for name, p in stages)
+    # without the flags the task gets neither callback
+    updates.clear()
+    stages.clear()
+    with qtbot.waitSignal(tm.sig_result, timeout=5000):
+        tm.start(slow_task, 0.1)
+    assert not updates and not stages
     assert tm.shutdown()
 
 
@@ -67,13 +77,15 @@ def test_cancel_is_a_normal_outcome(qtbot):
     assert tm.shutdown()
 
 
-def test_exception_reported_with_traceback(qtbot):
+def test_exception_object_reported_with_traceback(qtbot):
     tm = TaskManager("test")
     with qtbot.waitSignal(tm.sig_error, timeout=3000) as blocker:
         tm.start(failing_task, None)
-    _, message, tb = blocker.args
-    assert "ZeroDivisionError" in message and "division in the task" in message
-    assert "failing_task" in tb
+    _, failure = blocker.args
+    assert isinstance(failure, TaskFailure)
+    assert isinstance(failure.error, ZeroDivisionError)  # the object itself, not its name
+    assert failure.message == "ZeroDivisionError: division in the task"
+    assert "failing_task" in failure.traceback
     assert tm.shutdown()
 
 
