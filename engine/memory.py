@@ -1,7 +1,7 @@
 """A memory guard: estimate a run's peak memory before allocating anything.
 
 The simulations never hold an ``n x p`` (or ``n0 x p``) matrix: samples are drawn in
-chunks (engine/network.py). What is alive at the peak of one simulation, in float64:
+chunks (engine/sampling.py). What is alive at the peak of one simulation, in float64:
 
 - ``W0`` and ``W1`` (or ``F``): ``2 p d``;
 - the gradient step: its ``d x p`` accumulator plus one ``d x p`` product per chunk
@@ -23,27 +23,20 @@ import os
 
 from engine.config import Config, ModelConfig
 from engine.errors import MemoryGuardError
+from engine.gradient import QUAD_NODES, ROW_BLOCK, rule_size
+from engine.sampling import chunk_rows
 
 #: Interpreter + libraries + theory solver (a generous constant).
 BASE_BYTES = 300 * 2**20
 
-#: The population gradient's quadrature tables: ~4 temporaries of N_z1 x N_g numbers,
-#: N = 160 Gauss–Hermite nodes for a smooth registry function, else 1201.
-def quad_bytes(model: ModelConfig) -> int:
-    from engine.network import _GH_NODES, _QUAD_NODES, _SMOOTH
 
-    nz = _GH_NODES if model.sigma in _SMOOTH else _QUAD_NODES
-    ng = _GH_NODES if model.sigma_star in _SMOOTH else _QUAD_NODES
-    return 4 * nz * ng * 8
+def quad_bytes(model: ModelConfig) -> int:
+    """The population gradient's quadrature tables: ~4 temporaries of ``N_z1 x N_g``
+    numbers, ``N`` the nodes of each function's rule (:func:`engine.gradient.rule_size`)."""
+    return 4 * rule_size(model.sigma) * rule_size(model.sigma_star) * 8
 
 
 _F8 = 8
-
-
-def _chunk_rows(d: int, p: int) -> int:
-    from engine.network import chunk_rows
-
-    return chunk_rows(d, p)
 
 
 def model_peak_bytes(model: ModelConfig, kind: str = "spectrum",
@@ -58,12 +51,13 @@ def model_peak_bytes(model: ModelConfig, kind: str = "spectrum",
         Test samples (only their chunk buffers count: the test set is streamed).
     """
     d, p, n = model.d, model.p, model.n
-    m = _chunk_rows(d, p)
+    m = chunk_rows(d, p)
     # X_c, H_c and sigma'(H_c) with its temporaries (e.g. 1 - tanh^2): m (d + 4p).
     chunk = min(m, max(n, n_test or 0, model.n0 or 0, 1)) * (d + 4 * p)
     weights = 2 * p * d
     if model.large_batch:
-        step = quad_bytes(model) // _F8 + 256 * 1201 * 3 + p * 64
+        # sigma' on ROW_BLOCK rows at every node (bounded by the densest rule).
+        step = quad_bytes(model) // _F8 + ROW_BLOCK * QUAD_NODES * 3 + p * 64
         if model.residual == "full":  # Monte Carlo part: a finite-batch gradient
             step += chunk + 3 * d * p
     else:

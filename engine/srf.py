@@ -11,8 +11,9 @@ spike direction (``gamma = 1`` in the large-batch limit), and ``n_i ~ N(0, nv_k 
 isotropic row noise (finite batch only), so that ``|F_i - u_k v|^2 ~ s0_k^2 + nv_k = s_k^2``.
 
 Seeds: ``theta``, ``W0``, ``a`` and the readout and test samples come from the same
-streams as :func:`engine.network.simulate_network` (so network and sRF at one seed share
-them exactly); ``theta_perp`` and the row noise come from the extra ``"srf"`` stream.
+streams (engine/sampling.py) as :func:`engine.network.simulate_network` (so network and
+sRF at one seed share them exactly); ``theta_perp`` and the row noise come from the extra
+``"srf"`` stream.
 
 The constants come from :func:`engine.theory.equivalent_srf`
 (docs/model.md#network-to-srf-mapping), the
@@ -27,9 +28,10 @@ import time
 import numpy as np
 
 from engine.config import ModelConfig
-from engine.network import draw_init, simulate_features, streams
+from engine.network import simulate_features
 from engine.progress import CancelLike, ProgressFn, check_cancel, null_progress, sub_progress
 from engine.results import SimSeed, SRFParams
+from engine.sampling import Init, draw_init, streams
 from engine.theory import equivalent_srf
 
 
@@ -39,7 +41,7 @@ def srf_matrix(model: ModelConfig, seed: int, params: SRFParams | None = None) -
     return _build_f(model, seed, init, params or equivalent_srf(model))
 
 
-def _build_f(model: ModelConfig, seed: int, init, params: SRFParams) -> np.ndarray:
+def _build_f(model: ModelConfig, seed: int, init: Init, params: SRFParams) -> np.ndarray:
     rng = streams(seed)["srf"]
     d = model.d
     theta = init.theta

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from engine.config import Config
+from engine.config import Config, ModelConfig
 from engine.errors import MemoryGuardError
 from engine.memory import (
     BASE_BYTES,
     check_memory,
     estimate_peak_bytes,
     model_peak_bytes,
+    quad_bytes,
     total_memory_bytes,
 )
+from engine.network import simulate_network
+from engine.sampling import chunk_rows
 
 
 def _cfg(d=1000, beta=1.0, alpha=2.0, kind="spectrum", sweep=None, simulate=("network",),
@@ -31,9 +34,16 @@ def test_estimate_covers_the_large_arrays():
     # At least W0, W1, the Gram, the ridge matrix, its factor and numpy's working copy.
     assert need >= BASE_BYTES + 8 * (2 * p * d + 4 * p * p)
     # ... plus the per-chunk Gram product and at most one chunk of samples and its products.
-    from engine.network import chunk_rows
-
     assert need <= BASE_BYTES + 8 * (2 * p * d + 5 * p * p + chunk_rows(d, p) * (d + 4 * p))
+
+
+def test_quadrature_tables_follow_the_rules_of_the_gradient():
+    # 160 Gauss–Hermite nodes for a smooth registry function, 1201 trapezoid nodes for a
+    # kinked one, 8 bytes each, ~4 tables of N_z1 x N_g.
+    m = ModelConfig(d=100)
+    assert quad_bytes(m.with_(sigma="tanh", sigma_star="erf")) == 4 * 160 * 160 * 8
+    assert quad_bytes(m.with_(sigma="relu", sigma_star="tanh")) == 4 * 1201 * 160 * 8
+    assert quad_bytes(m.with_(sigma="tanh", sigma_star="relu")) == 4 * 160 * 1201 * 8
 
 
 def test_estimate_grows_with_d_beta_and_takes_the_largest_sweep_point():
@@ -76,8 +86,6 @@ def test_estimate_bounds_the_measured_peak(kind, alpha0):
     # numpy reports its array allocations to tracemalloc: the estimate (without the base
     # allowance) must cover the simulation's measured peak, and not by a silly margin.
     import tracemalloc
-
-    from engine.network import simulate_network
 
     cfg = _cfg(d=300, kind=kind, alpha0=alpha0)
     tracemalloc.start()
