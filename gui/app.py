@@ -1,10 +1,15 @@
 """Application entry point: ``python main.py`` or the ``feature-spectrum-lab`` script.
 
-Options::
+Options (docs/cli.md)::
 
-    --screenshot FILE.png [--preset NAME]   render the window once the theory is drawn
+    [--preset NAME]                         start on a preset
+    --screenshot FILE.png [--preset NAME] [--tab NAME] [--size WxH] [--simulate D]
+                                            render the window once the theory is drawn
     --run SESSION.json --export DIR [--style presentation] [--dpi N] [--force]
                                             headless export (gui.headless.run_headless)
+    --install-desktop-entry / --uninstall-desktop-entry
+                                            menu entry and icon for this user (gui.desktop)
+    --version
 
 Exit is clean: windows are closed (workers interrupted and joined) and the event loop
 returns before the interpreter tears Qt down (docs/architecture.md#pitfalls).
@@ -42,12 +47,45 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--style", default="presentation", help="export style for --run")
     parser.add_argument("--dpi", type=int, default=150, help="PNG resolution for --run")
     parser.add_argument("--force", action="store_true", help="overwrite files with --run")
+    entry = parser.add_mutually_exclusive_group()
+    entry.add_argument("--install-desktop-entry", action="store_true",
+                       help="add the app and its icon to this user's desktop menu (XDG data "
+                            "home: $XDG_DATA_HOME or ~/.local/share), then exit")
+    entry.add_argument("--uninstall-desktop-entry", action="store_true",
+                       help="remove that menu entry and icon, then exit")
+    parser.add_argument("--version", action="version",
+                        version=f"Feature Spectrum Lab {_version()}")
     return parser
+
+
+def _version() -> str:
+    from engine import __version__
+
+    return __version__
+
+
+def _desktop_entry(install: bool) -> int:
+    """``--install-desktop-entry`` / ``--uninstall-desktop-entry``: no window, no display."""
+    from gui.desktop import install_desktop_entry, uninstall_desktop_entry
+
+    try:
+        paths = install_desktop_entry() if install else uninstall_desktop_entry()
+    except OSError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    verb = "wrote" if install else "removed"
+    for path in paths:
+        print(f"{verb} {path}")
+    if not paths:
+        print("no desktop entry was installed: nothing to remove")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Start the app (or a headless mode); return the exit status."""
     args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+    if args.install_desktop_entry or args.uninstall_desktop_entry:
+        return _desktop_entry(args.install_desktop_entry)
     if args.run or args.export:
         if not (args.run and args.export):
             print("--run SESSION.json needs --export DIR (and vice versa)", file=sys.stderr)
@@ -59,13 +97,20 @@ def main(argv: Sequence[str] | None = None) -> int:
                                 dpi=args.dpi, force=args.force))
 
     from PySide6.QtCore import QCoreApplication, QLocale
+    from PySide6.QtGui import QGuiApplication
     from PySide6.QtWidgets import QApplication
+
+    from gui.desktop import APP_ID, app_icon
 
     QCoreApplication.setOrganizationName(ORGANIZATION)
     QCoreApplication.setApplicationName(APPLICATION)
+    QCoreApplication.setApplicationVersion(_version())
+    # Lets Wayland compositors match the window to the installed desktop entry (its icon).
+    QGuiApplication.setDesktopFileName(APP_ID)
     # Numbers typed and shown with '.' whatever the system locale: configs are JSON.
     QLocale.setDefault(QLocale.c())
     app = QApplication.instance() or QApplication([sys.argv[0]])
+    app.setWindowIcon(app_icon())
     from gui.main_window import MainWindow
 
     initial = None
@@ -138,3 +183,7 @@ def _screenshot(app: object, window: object, path: Path, tab: str | None, size: 
         print("warning: the theory did not finish before the timeout", file=sys.stderr)
     print(f"screenshot saved to {path}" if saved else f"could not save {path}")
     return 0 if saved else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
