@@ -1,18 +1,23 @@
-"""Headless run and export: ``python main.py --run SESSION.json --export DIR``.
+"""Headless export: ``python main.py --run SESSION.json --export DIR``.
 
-Runs the session's configuration offscreen (theory and simulations, with a text
-progress bar on stderr), draws every plot of the GUI with the result exactly as the
-main window does (the live theory bundle with its extras, then the simulation), and
-writes what the GUI's export menu writes: every figure in PNG, SVG and PDF, the data
-files of :func:`engine.export.write_result`, and a session file with the result that
-reopens in the GUI.
+Draws every view of a session offscreen exactly as the main window does and writes what
+the app's export menus write: every figure in PNG, SVG and PDF (with the session's
+saved view: tab options, log axes, ranges), the result's data files, one data file per
+view and a session file that reopens in the app. The simulations stored in the session
+are reused when they belong to its configuration (``recompute=True`` runs them again);
+the theory is recomputed (it takes seconds at most).
 
-Exit status, as the command line of the engine (``engine/cli.py``):
+Every check happens before any computation: the style, the DPI, the output folder, and
+without ``force`` every file that would be replaced. The set of files is published in
+one step (:func:`engine.files.write_set`): a kill leaves the folder as it was or with
+the complete export.
+
+Exit status, as the command line of the engine (docs/cli.md):
 
 ==== ==============================================================================
 0    success
-1    any other failure (e.g. output files exist and ``--force`` was not given)
-2    invalid session or configuration (the message names the file and the key)
+1    any other failure (e.g. output files exist and ``force`` was not given)
+2    invalid session, configuration or option (the message names it)
 3    the theory did not converge somewhere; everything is still exported
 4    the memory guard refused the run
 130  interrupted (Ctrl-C)
@@ -23,20 +28,54 @@ from __future__ import annotations
 
 import os
 import sys
-import traceback
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from engine.cli import (  # the same exit codes as `python -m engine run`
+from engine.cli import (
     EXIT_CONFIG,
     EXIT_ERROR,
     EXIT_INTERRUPT,
     EXIT_MEMORY,
     EXIT_OK,
     EXIT_THEORY,
+    ProgressBar,
+)
+from engine.config import Config
+from engine.errors import Cancelled, ConfigError, EngineError, MemoryGuardError
+from engine.export import provenance, result_files
+from engine.files import check_targets, write_set
+from engine.results import RunResult
+from engine.runner import run
+from engine.session import SessionError, load_session, session_document
+from engine.views import (
+    Views,
+    combine,
+    compute_theory,
+    simulation_matches,
+    simulation_views,
+    theory_views,
+    view_files,
 )
 
 FIGURE_FORMATS = ("png", "svg", "pdf")
+DPI_RANGE = (10, 2400)
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """How to export: style, PNG resolution, figure size in inches, overwrite, rerun."""
+
+    style: str = "presentation"
+    dpi: float = 150
+    width_in: float = 6.0
+    height_in: float = 4.0
+    force: bool = False
+    recompute: bool = False
+
+
+class UsageError(Exception):
+    """An option or output folder that cannot work: refused before computing."""
 
 
 def _say(stream: TextIO, text: str) -> None:
@@ -44,17 +83,11 @@ def _say(stream: TextIO, text: str) -> None:
     stream.flush()
 
 
-def _targets(export_dir: Path, plot_names: list[str]) -> list[Path]:
-    figs = [export_dir / f"{name}.{fmt}" for name in plot_names for fmt in FIGURE_FORMATS]
-    return [*figs, export_dir / "result.json", export_dir / "arrays.npz",
-            export_dir / "session.json"]
-
-
 def run_headless(session_path: str | os.PathLike[str], export_dir: str | os.PathLike[str], *,
                  style: str = "presentation", dpi: float = 150, force: bool = False,
-                 width_in: float = 6.0, height_in: float = 4.0,
+                 recompute: bool = False, width_in: float = 6.0, height_in: float = 4.0,
                  stream: TextIO | None = None) -> int:
-    """Run a session offscreen and export every figure and data file.
+    """Export every figure and data file of a session; return the exit status.
 
     Parameters
     ----------
@@ -62,96 +95,25 @@ def run_headless(session_path: str | os.PathLike[str], export_dir: str | os.Path
         A session file (or a plain configuration file).
     export_dir : str or path-like
         Output folder (created if missing).
-    style : str
-        ``"presentation"`` or ``"screen"``.
+    style : {"presentation", "screen"}
     dpi : float
         PNG resolution.
     force : bool
-        Overwrite existing files; without it nothing is run if an output exists.
+        Replace existing files; without it nothing runs if an output exists.
+    recompute : bool
+        Run the simulations again even when the session holds them.
     width_in, height_in : float
         Figure size in inches.
     stream : text stream, optional
         Progress and messages (default ``sys.stderr``).
-
-    Returns
-    -------
-    int
-        The exit status (module docstring).
     """
     err = stream if stream is not None else sys.stderr
-    from engine.cli import ProgressBar
-    from engine.errors import Cancelled, ConfigError, EngineError, MemoryGuardError
-    from engine.session import SessionError, load_session
-
-    export_dir = Path(export_dir)
+    options = ExportOptions(style=style, dpi=dpi, width_in=width_in, height_in=height_in,
+                            force=force, recompute=recompute)
     try:
-        from gui.style import get_style
-
-        export_style = get_style(style)
-    except ValueError as exc:
+        return _export(Path(session_path), Path(export_dir), options, err)
+    except (UsageError, SessionError, ConfigError) as exc:
         _say(err, f"error: {exc}")
-        return EXIT_CONFIG
-    try:
-        session = load_session(session_path)
-    except SessionError as exc:
-        _say(err, f"error: invalid session: {exc}")
-        return EXIT_CONFIG
-    config = session.config
-
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtCore import QLocale
-    from PySide6.QtWidgets import QApplication
-
-    QLocale.setDefault(QLocale.c())
-    app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "fsl"])
-    from gui.plots import create_plots
-
-    plots: list[Any] = []
-    bar: ProgressBar | None = None
-    try:
-        plots = create_plots()
-        if not force:
-            existing = [p for p in _targets(export_dir, [p.name for p in plots]) if p.exists()]
-            if existing:
-                _say(err, f"error: {len(existing)} output file(s) already exist in "
-                          f"{export_dir}, e.g. {existing[0].name}; use --force to replace them")
-                return EXIT_ERROR
-
-        from engine.runner import run
-
-        bar = ProgressBar(err)
-        _say(err, f"running {session.path} (kind {config.run.kind}, "
-                  f"{len(config.run.seeds)} seed(s), simulate {list(config.run.simulate)})")
-        result = run(config, progress=bar)
-        bar.close()
-        bar = None
-
-        _draw(plots, config, result, err)
-        app.processEvents()
-
-        from engine.export import write_result
-        from engine.session import save_session
-        from gui.figure_export import export_all
-
-        export_dir.mkdir(parents=True, exist_ok=True)
-        from engine.export import provenance
-
-        seeds = sorted({s.seed for c in result.curves for p in c.points
-                        for sims in p.sims.values() for s in sims}) or None
-        written = export_all(plots, export_dir, style=export_style, dpi=dpi,
-                             formats=FIGURE_FORMATS, width_in=width_in, height_in=height_in,
-                             force=force, provenance=provenance(config, seeds))
-        written += write_result(result, export_dir, force=force)
-        written.append(save_session(export_dir / "session.json", config, result,
-                                    ui=session.ui, force=force))
-        for path in written:
-            _say(err, f"wrote {path}")
-        if not result.success:
-            _say(err, f"error: the theory did not converge everywhere: {result.message}")
-            return EXIT_THEORY
-        return EXIT_OK
-    except ConfigError as exc:
-        _say(err, f"error: invalid configuration: {exc}")
         return EXIT_CONFIG
     except MemoryGuardError as exc:
         _say(err, f"error: not enough memory: {exc}")
@@ -162,46 +124,104 @@ def run_headless(session_path: str | os.PathLike[str], export_dir: str | os.Path
     except FileExistsError as exc:
         _say(err, f"error: {exc}")
         return EXIT_ERROR
-    except (EngineError, OSError, ValueError, RuntimeError) as exc:
-        _say(err, f"error: {type(exc).__name__}: {exc}")
+    except (EngineError, OSError) as exc:
+        _say(err, f"error: {exc}")
         return EXIT_ERROR
+
+
+def _check_options(options: ExportOptions) -> Any:
+    from gui.style import get_style
+
+    lo, hi = DPI_RANGE
+    if not lo <= options.dpi <= hi:
+        raise UsageError(f"--dpi must be in [{lo}, {hi}], got {options.dpi:g}")
+    try:
+        return get_style(options.style)
+    except ValueError as exc:
+        raise UsageError(f"--style: {exc}") from None
+
+
+def _figure_names() -> list[str]:
+    from gui.plots import PLOT_CLASSES
+
+    return [f"{cls.name}.{fmt}" for cls in PLOT_CLASSES for fmt in FIGURE_FORMATS]
+
+
+def _export(session_path: Path, export_dir: Path, options: ExportOptions, err: TextIO) -> int:
+    export_style = _check_options(options)
+    session = load_session(session_path)
+    config = session.config
+    check_targets(export_dir, _figure_names() + ["session.json"], force=options.force,
+                  patterns=("*.csv", "view_*.json", "result.json", "arrays.npz"))
+    sims = _simulations(session.result, config, options, err)
+    bundle = compute_theory(config)
+    views = combine(theory_views(bundle), simulation_views(sims, config) if sims else None,
+                    config)
+    figures = _render_figures(views, session.ui, export_style, options)
+    result = sims if sims is not None else bundle.run
+    files = dict(figures)
+    if result is not None:
+        files.update(result_files(result))
+    seeds = list(views.seeds) or None
+    files.update(view_files(views, provenance(config, seeds)))
+    files["session.json"] = session_document(config, result, ui=session.ui)
+    written = write_set(export_dir, files, force=options.force)
+    for path in written:
+        _say(err, f"wrote {path}")
+    if bundle.failures:
+        _say(err, f"error: the theory did not converge everywhere: {'; '.join(bundle.failures)}")
+        return EXIT_THEORY
+    return EXIT_OK
+
+
+def _simulations(stored: RunResult | None, config: Config, options: ExportOptions,
+                 err: TextIO) -> RunResult | None:
+    """The session's simulations when they belong to its configuration, else a run."""
+    has_sims = stored is not None and any(p.sims for c in stored.curves for p in c.points)
+    if has_sims and not options.recompute and simulation_matches(stored.config, config):
+        _say(err, "using the simulations stored in the session (--recompute runs them again)")
+        return stored
+    if not config.run.simulate:
+        return None
+    _say(err, f"running {len(config.points())} point(s) x {len(config.run.seeds)} seed(s), "
+              f"simulating {', '.join(config.run.simulate)}")
+    bar = ProgressBar(err)
+    try:
+        return run(config, progress=bar)
     finally:
-        if bar is not None:
-            bar.close()
-        # Delete the widgets while the event loop can still process it
-        # (docs/architecture.md#pitfalls:
-        # tearing Qt down with live widgets at exit can segfault).
+        bar.close()
+
+
+def _render_figures(views: Views, ui: dict[str, Any], style: Any,
+                    options: ExportOptions) -> dict[str, bytes]:
+    """Every plot drawn offscreen with the session's view, rendered in every format."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QLocale
+    from PySide6.QtWidgets import QApplication
+
+    QLocale.setDefault(QLocale.c())
+    app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "fsl"])
+    from gui.figure_export import render_bytes
+    from gui.plots import create_plots
+
+    plots = create_plots()
+    try:
+        states = ui.get("plots") or {}
+        out = {}
+        for plot in plots:
+            state = states.get(plot.name)
+            if isinstance(state, dict):
+                plot.apply_view_state(state)
+            plot.set_views(views)
+            for fmt in FIGURE_FORMATS:
+                out[f"{plot.name}.{fmt}"] = render_bytes(
+                    plot, fmt, width_in=options.width_in, height_in=options.height_in,
+                    dpi=options.dpi, style=style)
+        return out
+    finally:
+        # Delete the widgets while the event loop can still process it: tearing Qt down
+        # with live widgets at exit can segfault (docs/architecture.md#pitfalls).
         for plot in plots:
             plot.close()
             plot.deleteLater()
         app.processEvents()
-
-
-def _draw(plots: list[Any], config: Any, result: Any, err: TextIO) -> None:
-    """Give the plots what the main window gives them after a run.
-
-    The window draws the live theory bundle (the run's theory plus extras: spectra at
-    several eta_tilde for the tail, automatic learning curves, learned functions) and
-    then the simulation result. Without the GUI's theory task (or if it fails) the
-    plots get the run's own result, which holds the same theory at the run's points.
-    """
-    bundle = None
-    try:
-        from gui.tasks import theory_task
-
-        bundle = theory_task(config)
-    except Exception as exc:  # noqa: BLE001 - extras are optional for the export
-        _say(err, f"warning: theory extras unavailable ({type(exc).__name__}: {exc}); "
-                  f"figures show the run's own theory")
-        if os.environ.get("FSL_DEBUG"):
-            traceback.print_exc(file=err)
-    for plot in plots:
-        if bundle is not None:
-            plot.set_theory(bundle)
-            if bundle.extras is not None:
-                plot.set_extras(bundle.extras)
-            plot.set_simulation(result)
-        else:
-            plot.set_result(result)
-        if hasattr(plot, "ensure_drawn"):
-            plot.ensure_drawn()

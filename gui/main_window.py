@@ -1,27 +1,30 @@
 """The main window: parameter panels left, plot tabs right, status and progress below.
 
-Data flows one way (docs/architecture.md): panel edits -> Config (validated by the engine; an
-invalid field is marked and nothing runs) -> worker -> engine.runner -> results ->
-plots. Live theory runs on every valid edit (debounced); simulations run on request.
-Both run in :class:`gui.workers.TaskManager` threads, so the window never blocks.
+Data flows one way (docs/architecture.md): panel edits -> Config (validated by the
+engine; an invalid field is marked and nothing runs) -> worker -> engine.views ->
+views -> plots. The live theory runs on every valid edit (debounced); simulations run
+on request. Both run in :class:`gui.workers.TaskManager` threads and arrive as the
+views they draw, so the window only draws.
+
+Only results of the parameters on screen are drawn: a simulation of other parameters
+is hidden (and drawn again if the user returns to them), never exported as current.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
-    QFileDialog,
     QHBoxLayout,
-    QInputDialog,
     QLabel,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QProgressBar,
     QPushButton,
@@ -34,20 +37,32 @@ from PySide6.QtWidgets import (
 )
 
 from engine.config import SCHEMA, Config
-from engine.errors import ConfigError
+from engine.errors import ConfigError, MemoryGuardError
+from engine.presets import default_preset, list_presets, load_preset, preset_info
+from engine.results import RunResult
+from engine.views import (
+    SimulationUpdate,
+    TheoryUpdate,
+    Views,
+    combine,
+    live_theory,
+    merged_result,
+    simulate,
+    simulation_matches,
+    simulation_views,
+)
+from gui.file_actions import FileActions
 from gui.panels import ModelPanel, NumericsPanel, RunPanel
 from gui.plots import PlotBase, create_plots
-from gui.plots.base import ResultView
-from gui.style import ON_SCREEN, get_style
-from gui.tasks import STAGE_EXTRAS, STAGE_MAIN, STAGE_SNAPSHOT, theory_task
+from gui.style import ON_SCREEN
 from gui.widgets import ErrorBanner, InfoPanel
-from gui.workers import TaskManager
+from gui.workers import TaskFailure, TaskManager
 
 #: Debounce of parameter edits before the live theory recomputes (ms).
 DEBOUNCE_MS = 120
 #: Minimum interval between redraws of streamed simulation points (ms).
 SIM_REDRAW_MS = 250
-MAX_RECENT = 8
+APP_TITLE = "Feature Spectrum Lab"
 
 CONVENTIONS_HTML = """
 <h3>Conventions (docs/model.md#conventions)</h3>
@@ -72,7 +87,7 @@ CONVENTIONS_HTML = """
 class MainWindow(QMainWindow):
     """Feature Spectrum Lab's one window."""
 
-    #: The live theory's main result has been drawn (tests and --screenshot wait on it).
+    #: The live theory's first views have been drawn (tests and --screenshot wait on it).
     sig_theory_drawn = Signal()
     #: The live theory finished all its stages (extras included) or failed.
     sig_theory_finished = Signal()
@@ -82,24 +97,24 @@ class MainWindow(QMainWindow):
     def __init__(self, settings: QSettings | None = None, *, initial_config: Config | None = None,
                  live: bool = True, theory_extras: bool = True) -> None:
         super().__init__()
-        self.setWindowTitle("Feature Spectrum Lab")
+        self.setWindowTitle(APP_TITLE)
         self.settings = settings if settings is not None else QSettings()
         self.live = live
         #: compute the extras (tail spectra at several eta_tilde, automatic learning
-        #: curve, learned function at several eta_tilde) after the main theory
+        #: curve, learned function at several eta_tilde) after the snapshot
         self.theory_extras = theory_extras
         self._config: Config | None = None
-        self._theory_bundle: Any = None
-        self._sim_result: Any = None
+        #: the latest live theory and the latest simulation (of whatever parameters)
+        self._theory: TheoryUpdate | None = None
+        self._sim: SimulationUpdate | None = None
         # A memory-guard refusal marks d until the sizes change; the live-theory
         # revalidation that follows every edit must not wipe it.
         self._memory_mark: tuple[tuple[Any, ...], str] | None = None
-        self._sim_view: ResultView | None = None
-        self._session_path: Path | None = None
         self._sim_started = 0.0
 
         self.theory_tasks = TaskManager("theory", self)
         self.sim_tasks = TaskManager("simulation", self)
+        self.file_actions = FileActions(self)
 
         self._build_panels()
         self._build_plots()
@@ -117,9 +132,8 @@ class MainWindow(QMainWindow):
         self._sim_redraw.setInterval(SIM_REDRAW_MS)
         self._sim_redraw.timeout.connect(self._on_sim_redraw_timeout)
 
-        if initial_config is None:
-            initial_config = self._default_config()
-        self.set_config(initial_config)
+        self.set_config(initial_config if initial_config is not None
+                        else load_preset(default_preset()))
 
     # ================================================================== building
     def _build_panels(self) -> None:
@@ -167,10 +181,16 @@ class MainWindow(QMainWindow):
         for plot in self.plot_list:
             plot.defer_when_hidden = True
             self.tabs.addTab(plot, plot.title.replace("&", "&&"))  # no mnemonic
+        self.sim_note = QLabel("A simulation of other parameters is hidden: it reappears if "
+                               "you return to them; Run simulates these.")
+        self.sim_note.setObjectName("simNote")
+        self.sim_note.setWordWrap(True)
+        self.sim_note.setVisible(False)
         right = QWidget()
         lay = QVBoxLayout(right)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.banner)
+        lay.addWidget(self.sim_note)
         lay.addWidget(self.tabs, 1)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self._left)
@@ -206,80 +226,59 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self) -> None:
         mb = self.menuBar()
-        file = mb.addMenu("&File")
-        self.act_open = self._action(file, "&Open session…", self._on_open_triggered,
-                                     QKeySequence.StandardKey.Open)
-        self.act_save = self._action(file, "&Save session", self._on_save_triggered,
-                                     QKeySequence.StandardKey.Save)
-        self.act_save_as = self._action(file, "Save session &as…", self._on_save_as_triggered,
-                                        QKeySequence.StandardKey.SaveAs)
-        self.recent_menu = file.addMenu("Recent files")
-        file.addSeparator()
-        self._action(file, "Export &figure…", self._on_export_figure_triggered, "Ctrl+E")
-        self._action(file, "Export all figures…", self._on_export_all_triggered)
-        self._action(file, "Export &data…", self._on_export_data_triggered)
-        self._action(file, "Copy figure to clipboard", self._on_copy_triggered, "Ctrl+Shift+C")
-        self._action(file, "Export settings (DPI, style)…", self._on_export_settings_triggered)
-        file.addSeparator()
-        self._action(file, "&Quit", self._on_quit_triggered, QKeySequence.StandardKey.Quit)
+        self.file_actions.build_menu(mb.addMenu("&File"))
 
         presets = mb.addMenu("&Presets")
         self.preset_actions: dict[str, QAction] = {}
-        try:
-            from engine.presets import list_presets, preset_info
-
-            for name in list_presets():
-                act = QAction(name, self)
-                try:
-                    act.setToolTip(preset_info(name).description)
-                    act.setStatusTip(preset_info(name).description)
-                except (ConfigError, AttributeError):
-                    pass
-                act.setData(name)
-                act.triggered.connect(self._on_preset_triggered)
-                presets.addAction(act)
-                self.preset_actions[name] = act
-            presets.setToolTipsVisible(True)
-        except ImportError:
-            presets.addAction("(no presets available)").setEnabled(False)
+        for name in list_presets():
+            act = QAction(name, self)
+            act.setToolTip(preset_info(name).description)
+            act.setStatusTip(preset_info(name).description)
+            act.setData(name)
+            act.triggered.connect(self._on_preset_triggered)
+            presets.addAction(act)
+            self.preset_actions[name] = act
+        presets.setToolTipsVisible(True)
 
         run = mb.addMenu("&Run")
-        self._action(run, "Run &simulation", self._on_run_clicked, "Ctrl+R")
-        self._action(run, "&Cancel simulation", self._on_cancel_clicked, "Esc")
-        self._action(run, "Recompute &theory", self._on_recompute_triggered, "F5")
+        self.add_action(run, "Run &simulation", self._on_run_clicked, "Ctrl+R")
+        self.add_action(run, "&Cancel simulation", self._on_cancel_clicked, "Esc")
+        self.add_action(run, "Recompute &theory", self._on_recompute_triggered, "F5")
+        self._build_view_menu(mb.addMenu("&View"))
 
-        view = mb.addMenu("&View")
-        self.act_log_x = self._action(view, "Log x axis (current plot)", self._on_log_x_toggled,
-                                      checkable=True)
-        self.act_log_y = self._action(view, "Log y axis (current plot)", self._on_log_y_toggled,
-                                      checkable=True)
+        help_menu = mb.addMenu("&Help")
+        self.add_action(help_menu, "&Conventions…", self._on_conventions_triggered, "F1")
+        self.add_action(help_menu, "&About", self._on_about_triggered)
+
+    def _build_view_menu(self, view: QMenu) -> None:
+        self.act_log_x = self.add_action(view, "Log x axis (current plot)",
+                                         self._on_log_x_toggled, checkable=True)
+        self.act_log_y = self.add_action(view, "Log y axis (current plot)",
+                                         self._on_log_y_toggled, checkable=True)
         view.addSeparator()
         group = QActionGroup(self)
-        self.act_overlay = self._action(view, "Before/after overlaid", self._on_overlay_toggled,
-                                        checkable=True)
-        self.act_side = self._action(view, "Before/after side by side",
-                                     self._on_overlay_toggled, checkable=True)
+        self.act_overlay = self.add_action(view, "Before/after overlaid",
+                                           self._on_overlay_toggled, checkable=True)
+        self.act_side = self.add_action(view, "Before/after side by side",
+                                        self._on_overlay_toggled, checkable=True)
         group.addAction(self.act_overlay)
         group.addAction(self.act_side)
         self.act_overlay.setChecked(True)
         view.addSeparator()
         xgroup = QActionGroup(self)
-        self.act_x_np = self._action(view, "Learning curves against n/p",
-                                     self._on_x_axis_toggled, checkable=True)
-        self.act_x_nd = self._action(view, "Learning curves against n/d",
-                                     self._on_x_axis_toggled, checkable=True)
+        self.act_x_np = self.add_action(view, "Learning curves against n/p",
+                                        self._on_x_axis_toggled, checkable=True)
+        self.act_x_nd = self.add_action(view, "Learning curves against n/d",
+                                        self._on_x_axis_toggled, checkable=True)
         xgroup.addAction(self.act_x_np)
         xgroup.addAction(self.act_x_nd)
         self.act_x_np.setChecked(True)
         view.addSeparator()
         view.addAction(self.info_dock.toggleViewAction())
 
-        help_menu = mb.addMenu("&Help")
-        self._action(help_menu, "&Conventions…", self._on_conventions_triggered, "F1")
-        self._action(help_menu, "&About", self._on_about_triggered)
-
-    def _action(self, menu: Any, text: str, slot: Any, shortcut: Any = None, *,
-                checkable: bool = False) -> QAction:
+    def add_action(self, menu: QMenu, text: str, slot: Any, shortcut: Any = None, *,
+                   checkable: bool = False) -> QAction:
+        """A menu action connected to ``slot``."""
         act = QAction(text, self)
         if shortcut is not None:
             act.setShortcut(QKeySequence(shortcut))
@@ -298,27 +297,18 @@ class MainWindow(QMainWindow):
         for plot in self.plot_list:
             plot.sig_status.connect(self._on_plot_status)
         t, s = self.theory_tasks, self.sim_tasks
-        t.sig_point.connect(self._on_theory_stage)
+        t.sig_stage.connect(self._on_theory_stage)
         t.sig_result.connect(self._on_theory_result)
         t.sig_error.connect(self._on_theory_error)
         t.sig_finished.connect(self._on_theory_finished)
         s.sig_progress.connect(self._on_sim_progress)
-        s.sig_point.connect(self._on_sim_point)
+        s.sig_update.connect(self._on_sim_update)
         s.sig_result.connect(self._on_sim_result)
         s.sig_error.connect(self._on_sim_error)
         s.sig_cancelled.connect(self._on_sim_cancelled)
         s.sig_finished.connect(self._on_sim_finished)
 
     # ================================================================== config
-    @staticmethod
-    def _default_config() -> Config:
-        try:
-            from engine.presets import default_preset, load_preset
-
-            return load_preset(default_preset())
-        except (ImportError, ConfigError, OSError, KeyError):
-            return Config()
-
     def current_config(self) -> Config | None:
         """Build and validate the config from the panels; mark the bad field if any."""
         self._clear_input_errors()
@@ -351,7 +341,7 @@ class MainWindow(QMainWindow):
                 marked = True
                 break
         if not marked and key.startswith("run.curves"):
-            marked = self.run_panel.mark_error("run.curves", exc.message)
+            self.run_panel.mark_error("run.curves", exc.message)
         self.input_error_label.setText(f"Invalid input ({key}): {exc.message}\n"
                                        f"Nothing is computed until it is fixed.")
         self.input_error_label.setVisible(True)
@@ -370,9 +360,7 @@ class MainWindow(QMainWindow):
         self.numerics_panel.set_numerics(config.numerics)
         self._clear_input_errors()
         self._config = config
-        sweep = config.run.sweep
-        if sweep is not None and sweep.param == "alpha":
-            self.plots["learning_curves"].set_option("log_x", self.run_panel.sweep_log.isChecked())
+        self.refresh_views()
         if recompute and self.live:
             self.start_theory()
 
@@ -380,6 +368,69 @@ class MainWindow(QMainWindow):
     def config(self) -> Config | None:
         """The last valid config."""
         return self._config
+
+    # ================================================================== views
+    def current_views(self) -> Views:
+        """What the plots show: the live theory and the simulation of these parameters.
+
+        A simulation computed for other parameters is left out (it comes back if the
+        user returns to them); the theory is that of the latest edit being computed.
+        """
+        config = self._config if self._config is not None else Config()
+        theory = self._theory.views if self._theory is not None else None
+        return combine(theory, self._current_sims(config), config)
+
+    def _current_sims(self, config: Config) -> Views | None:
+        sim = self._sim
+        if sim is None or not simulation_matches(sim.result.config, config):
+            return None
+        if sim.views.config.model != config.model:
+            # same points, other panel value of the swept parameter: pick again
+            return simulation_views(sim.result, config)
+        return sim.views
+
+    def current_simulation(self) -> RunResult | None:
+        """The simulation of the parameters on screen (None if there is none)."""
+        config = self._config
+        if config is None or self._sim is None \
+                or not simulation_matches(self._sim.result.config, config):
+            return None
+        return self._sim.result
+
+    def refresh_views(self) -> None:
+        """Give every plot the views of the parameters on screen."""
+        views = self.current_views()
+        for plot in self.plot_list:
+            plot.set_views(views)
+        hidden = self._sim is not None and self.current_simulation() is None
+        self.sim_note.setVisible(hidden)
+
+    def session_content(self) -> tuple[Config, RunResult | None, dict[str, Any]] | None:
+        """What a session saves: the config, the results on screen, the view state."""
+        config = self.current_config()
+        if config is None:
+            return None
+        theory = self._theory.bundle.run if self._theory is not None \
+            and self._theory.bundle.config == config else None
+        result = merged_result(theory, self.current_simulation())
+        if result is not None and result.config != config:
+            result = replace(result, config=config)  # the simulation ran without theory
+        return config, result, self.ui_state()
+
+    def restore_session(self, config: Config, result: RunResult | None,
+                        ui: dict[str, Any]) -> None:
+        """Show a loaded session: its parameters, its simulations and its view."""
+        self._sim = None
+        if result is not None and any(p.sims for c in result.curves for p in c.points):
+            self._sim = SimulationUpdate(result, simulation_views(result, config), True)
+        self.set_config(config, recompute=False)
+        self.apply_ui_state(ui)
+        if self.live:
+            self.start_theory()
+
+    def set_document_name(self, name: str) -> None:
+        """Show the preset's or session's name in the window title."""
+        self.setWindowTitle(f"{APP_TITLE} — {name}" if name else APP_TITLE)
 
     # ================================================================== theory
     def start_theory(self) -> bool:
@@ -389,8 +440,9 @@ class MainWindow(QMainWindow):
         if config is None:
             return False
         self._config = config
-        task = theory_task if self.theory_extras else partial(theory_task, extras=False)
-        self.theory_tasks.start(task, config, streaming=True)
+        self.refresh_views()  # simulations of other parameters leave at once
+        task = live_theory if self.theory_extras else partial(live_theory, extras=False)
+        self.theory_tasks.start(task, config, stages=True)
         self.theory_label.setText("theory: computing…")
         return True
 
@@ -407,40 +459,36 @@ class MainWindow(QMainWindow):
     def _on_recompute_triggered(self) -> None:
         self.start_theory()
 
-    @Slot(int, int, int, object)
-    def _on_theory_stage(self, _run_id: int, curve_index: int, stage: int, payload: Any) -> None:
-        if curve_index != -1:
-            return
-        if stage in (STAGE_MAIN, STAGE_SNAPSHOT):
-            self._theory_bundle = payload
-            for plot in self.plot_list:
-                plot.set_theory(payload)
-            view = ResultView.from_result(payload)
-            picked = view.selected_points() if view is not None else []
-            snap, label = (picked[0][2], picked[0][1]) if picked else (None, "")
-            self.info.set_warnings([])
-            self.info.set_theory(snap, payload.result.message, label)
-            self.banner.hide_error("theory")
-            self.theory_label.setText("theory: drawn, refining…")
-            self.sig_theory_drawn.emit()
-        elif stage == STAGE_EXTRAS:
-            for plot in self.plot_list:
-                plot.set_extras(payload)
-            self.info.set_warnings(list(payload.warnings))
+    @Slot(int, str, object)
+    def _on_theory_stage(self, _run_id: int, _stage: str, update: TheoryUpdate) -> None:
+        self._show_theory(update)
+        self.theory_label.setText("theory: drawn, refining…")
+        self.sig_theory_drawn.emit()
+
+    def _show_theory(self, update: TheoryUpdate) -> None:
+        self._theory = update
+        self.refresh_views()
+        bundle = update.bundle
+        label = bundle.config.curve_models()[0][0]
+        point = bundle.snapshot[0] if bundle.snapshot else None
+        self.info.set_theory(point, bundle.run.message if bundle.run else "", label)
+        self.info.set_warnings(list(bundle.warnings))
+        self.banner.hide_error("theory")
 
     @Slot(int, object)
-    def _on_theory_result(self, _run_id: int, bundle: Any) -> None:
-        self._theory_bundle = bundle
-        result = bundle.result
-        if not result.success:
-            self.banner.show_error("The theory did not converge everywhere: "
-                                   + result.message[:300], result.message, source="theory")
-        self.theory_label.setText("theory: up to date" if result.success
-                                  else "theory: incomplete")
+    def _on_theory_result(self, _run_id: int, update: TheoryUpdate) -> None:
+        self._show_theory(update)
+        failures = update.bundle.failures
+        if failures:
+            text = "; ".join(failures)
+            self.banner.show_error("The theory did not converge everywhere: " + text[:300],
+                                   text, source="theory")
+        self.theory_label.setText("theory: incomplete" if failures else "theory: up to date")
 
-    @Slot(int, str, str)
-    def _on_theory_error(self, _run_id: int, message: str, tb: str) -> None:
-        self.banner.show_error(f"Theory failed: {message}", tb, source="theory")
+    @Slot(int, object)
+    def _on_theory_error(self, _run_id: int, failure: TaskFailure) -> None:
+        self.banner.show_error(f"Theory failed: {failure.message}", failure.traceback,
+                               source="theory")
         self.theory_label.setText("theory: failed")
 
     @Slot(int)
@@ -453,7 +501,7 @@ class MainWindow(QMainWindow):
         self.start_simulation()
 
     def start_simulation(self) -> bool:
-        """Validate and start ``engine.runner.run`` in the simulation worker."""
+        """Validate and simulate in the worker (the live theory draws the theory)."""
         config = self.current_config()
         if config is None:
             return False
@@ -462,16 +510,12 @@ class MainWindow(QMainWindow):
                                                       "the sRF model to simulate")
             self.toolbox.setCurrentIndex(1)
             return False
-        from engine import runner  # lazy, and looked up at call time (tests patch it)
-
         self._config = config
-        self._sim_view = ResultView.empty_like(config)
-        self._sim_result = None
-        for plot in self.plot_list:
-            plot.set_simulation(None)
+        self._sim = None
+        self.refresh_views()
         self.banner.hide_error("simulation")
         self._sim_started = time.monotonic()
-        self.sim_tasks.start(runner.run, config, streaming=True)
+        self.sim_tasks.start(simulate, config.with_run(theory=False), updates=True)
         self.progress_bar.setValue(0)
         self.progress_bar.setVisible(True)
         self.cancel_button.setVisible(True)
@@ -494,50 +538,40 @@ class MainWindow(QMainWindow):
         self.progress_bar.setValue(int(round(1000 * min(max(fraction, 0.0), 1.0))))
         self.stage_label.setText(message if len(message) < 90 else message[:87] + "…")
 
-    @Slot(int, int, int, object)
-    def _on_sim_point(self, _run_id: int, curve_index: int, point_index: int,
-                      point: Any) -> None:
-        if self._sim_view is None:
-            return
-        self._sim_view.add_point(curve_index, point_index, point)
+    @Slot(int, object)
+    def _on_sim_update(self, _run_id: int, update: SimulationUpdate) -> None:
+        self._sim = update
         if not self._sim_redraw.isActive():
             self._sim_redraw.start()
 
     @Slot()
     def _on_sim_redraw_timeout(self) -> None:
-        if self._sim_view is not None and self._sim_result is None:
-            for plot in self.plot_list:
-                plot.set_simulation(self._sim_view)
+        self.refresh_views()
 
     @Slot(int, object)
-    def _on_sim_result(self, _run_id: int, result: Any) -> None:
+    def _on_sim_result(self, _run_id: int, update: SimulationUpdate) -> None:
         self._sim_redraw.stop()
-        self._sim_result = result
-        for plot in self.plot_list:
-            plot.set_simulation(result)
+        self._sim = update
+        self.refresh_views()
         elapsed = time.monotonic() - self._sim_started
         self.statusBar().showMessage(f"Simulation done in {elapsed:.1f} s", 8000)
-        if not result.success:
-            self.banner.show_error("Simulation done, but the theory did not converge "
-                                   "everywhere: " + result.message[:300], result.message,
-                                   source="simulation")
 
-    @Slot(int, str, str)
-    def _on_sim_error(self, _run_id: int, message: str, tb: str) -> None:
-        self.banner.show_error(f"Simulation failed: {message}", tb, source="simulation")
-        if message.startswith("MemoryGuardError"):
+    @Slot(int, object)
+    def _on_sim_error(self, _run_id: int, failure: TaskFailure) -> None:
+        self.banner.show_error(f"Simulation failed: {failure.message}", failure.traceback,
+                               source="simulation")
+        if isinstance(failure.error, MemoryGuardError):
             # the sizes are the cause: show it at d (alpha and beta scale with it)
-            self.model_panel.mark_error("model.d", message)
             config = self.current_config()
             if config is not None:
-                self._memory_mark = (self._sizes(config), message)
-                self.model_panel.mark_error("model.d", message)
+                self._memory_mark = (self._sizes(config), str(failure.error))
+            self.model_panel.mark_error("model.d", str(failure.error))
             self.toolbox.setCurrentIndex(0)
 
     @Slot(int)
     def _on_sim_cancelled(self, _run_id: int) -> None:
         self._sim_redraw.stop()
-        self._on_sim_redraw_timeout()
+        self.refresh_views()  # the points done before the cancel stay drawn
         self.statusBar().showMessage("Simulation cancelled (completed points are kept)", 8000)
 
     @Slot(int)
@@ -558,104 +592,28 @@ class MainWindow(QMainWindow):
 
     def load_preset(self, name: str) -> bool:
         """Set every parameter from preset ``name`` and run its theory."""
-        from engine.presets import load_preset
-
         try:
             config = load_preset(name)
         except (ConfigError, OSError) as exc:
             self.banner.show_error(f"Cannot load preset {name!r}: {exc}", source="preset")
             return False
         self.set_config(config)
-        self.statusBar().showMessage(f"Preset: {name}", 5000)
+        self.file_actions.session_path = None
+        self.set_document_name(name)
         return True
 
-    # ================================================================== session
-    def _result_to_save(self) -> Any:
-        if self._sim_result is not None:
-            return self._sim_result
-        return self._theory_bundle.result if self._theory_bundle is not None else None
-
-    @Slot()
-    def _on_open_triggered(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open session", self._last_dir(),
-                                              "Sessions (*.json);;All files (*)")
-        if path:
-            self.open_session(Path(path))
-
-    def open_session(self, path: Path) -> bool:
-        try:
-            from engine.session import load_session
-
-            session = load_session(path)
-            config, result = session
-        except Exception as exc:  # noqa: BLE001 - any failure is shown, the app keeps going
-            self.banner.show_error(f"Cannot open {path}: {exc}", source="session")
-            return False
-        self.set_config(config, recompute=False)
-        self._apply_ui_state(getattr(session, "ui", {}) or {})
-        if result is not None:
-            for plot in self.plot_list:
-                plot.set_result(result)
-            has_sims = any(p.sims for c in result.curves for p in c.points)
-            self._sim_result = result if has_sims else None
-        self._session_path = Path(path)
-        self._add_recent(Path(path))
-        self.setWindowTitle(f"Feature Spectrum Lab — {Path(path).name}")
-        if self.live:
-            self.start_theory()
-        return True
-
-    @Slot()
-    def _on_save_triggered(self) -> None:
-        if self._session_path is None:
-            self._on_save_as_triggered()
-        else:
-            self.save_session(self._session_path)
-
-    @Slot()
-    def _on_save_as_triggered(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save session as",
-                                              str(Path(self._last_dir()) / "session.json"),
-                                              "Sessions (*.json)")
-        if path:
-            if not path.endswith(".json"):
-                path += ".json"
-            self.save_session(Path(path))
-
-    def save_session(self, path: Path) -> bool:
-        config = self.current_config()
-        if config is None:
-            return False
-        try:
-            from engine.session import save_session
-
-            # the file dialog has already asked about overwriting
-            save_session(path, config, self._result_to_save(), force=True,
-                         ui=self.ui_state())
-        except Exception as exc:  # noqa: BLE001
-            self.banner.show_error(f"Cannot save {path}: {exc}", source="session")
-            return False
-        self._session_path = Path(path)
-        self._add_recent(Path(path))
-        self.setWindowTitle(f"Feature Spectrum Lab — {Path(path).name}")
-        self.statusBar().showMessage(f"Saved {path}", 5000)
-        return True
-
+    # ================================================================== view state
     def ui_state(self) -> dict[str, Any]:
-        """The view state saved with a session (tab, view options of every plot)."""
+        """The view saved with a session: the tab and every plot's view state."""
         return {"tab": self.current_plot().name,
-                "plots": {p.name: {k: v for k, v in p.options.items()
-                                   if isinstance(v, (bool, str))}
-                          for p in self.plot_list}}
+                "plots": {p.name: p.view_state() for p in self.plot_list}}
 
-    def _apply_ui_state(self, ui: dict[str, Any]) -> None:
-        for name, options in (ui.get("plots") or {}).items():
+    def apply_ui_state(self, ui: dict[str, Any]) -> None:
+        """Restore a saved view (unknown plots or options are ignored)."""
+        for name, state in (ui.get("plots") or {}).items():
             plot = self.plots.get(name)
-            if plot is None or not isinstance(options, dict):
-                continue
-            for key, value in options.items():
-                if key in plot.options and isinstance(value, (bool, str)):
-                    plot.set_option(key, value)
+            if plot is not None and isinstance(state, dict):
+                plot.apply_view_state(state)
         names = [p.name for p in self.plot_list]
         if ui.get("tab") in names:
             self.tabs.setCurrentIndex(names.index(ui["tab"]))
@@ -665,143 +623,9 @@ class MainWindow(QMainWindow):
         (self.act_x_np if axis == "n/p" else self.act_x_nd).setChecked(True)
         self._on_tabs_changed(self.tabs.currentIndex())
 
-    def _last_dir(self) -> str:
-        return str(self.settings.value("paths/last_dir", str(Path.home())))
-
-    def _add_recent(self, path: Path) -> None:
-        recent = [str(path)] + [p for p in self._recent() if p != str(path)]
-        self.settings.setValue("recent", recent[:MAX_RECENT])
-        self.settings.setValue("paths/last_dir", str(path.parent))
-        self._update_recent_menu()
-
-    def _recent(self) -> list[str]:
-        value = self.settings.value("recent", [])
-        if isinstance(value, str):
-            return [value]
-        return [str(v) for v in (value or [])]
-
-    def _update_recent_menu(self) -> None:
-        self.recent_menu.clear()
-        recent = self._recent()
-        for p in recent:
-            act = self.recent_menu.addAction(p)
-            act.setData(p)
-            act.triggered.connect(self._on_recent_triggered)
-        self.recent_menu.setEnabled(bool(recent))
-
-    @Slot()
-    def _on_recent_triggered(self) -> None:
-        act = self.sender()
-        if isinstance(act, QAction):
-            self.open_session(Path(str(act.data())))
-
-    # ================================================================== export
     def current_plot(self) -> PlotBase:
         return self.plot_list[max(self.tabs.currentIndex(), 0)]
 
-    def _export_dpi(self) -> int:
-        return int(self.settings.value("export/dpi", 150))
-
-    def _export_style(self) -> Any:
-        return get_style(str(self.settings.value("export/style", "presentation")))
-
-    def _confirm_overwrite(self, paths: list[Path]) -> bool:
-        existing = [p for p in paths if p.exists()]
-        if not existing:
-            return True
-        names = "\n".join(str(p) for p in existing[:10])
-        answer = QMessageBox.question(self, "Overwrite files?",
-                                      f"These files exist and will be replaced:\n{names}")
-        return answer == QMessageBox.StandardButton.Yes
-
-    @Slot()
-    def _on_export_figure_triggered(self) -> None:
-        plot = self.current_plot()
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Export figure", str(Path(self._last_dir()) / f"{plot.name}.png"),
-            "PNG image (*.png);;SVG vector image (*.svg);;PDF document (*.pdf)")
-        if not path:
-            return
-        try:
-            from gui.figure_export import export_figure
-
-            # QFileDialog has asked for confirmation if the file existed
-            out = export_figure(plot, Path(path), dpi=self._export_dpi(),
-                                style=self._export_style(), force=True)
-            self.statusBar().showMessage(f"Exported {out}", 5000)
-        except Exception as exc:  # noqa: BLE001
-            self.banner.show_error(f"Export failed: {exc}", source="export")
-
-    @Slot()
-    def _on_export_all_triggered(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Export all figures to", self._last_dir())
-        if not folder:
-            return
-        formats = ("png", "svg", "pdf")
-        targets = [Path(folder) / f"{p.name}.{f}" for p in self.plot_list for f in formats]
-        if not self._confirm_overwrite(targets):
-            return
-        try:
-            from gui.figure_export import export_all
-
-            for p in self.plot_list:
-                p.ensure_drawn()
-            # the user confirmed overwriting above
-            out = export_all(self.plot_list, Path(folder), style=self._export_style(),
-                             dpi=self._export_dpi(), formats=formats, force=True)
-            self.statusBar().showMessage(f"Exported {len(out)} files to {folder}", 5000)
-        except Exception as exc:  # noqa: BLE001
-            self.banner.show_error(f"Export failed: {exc}", source="export")
-
-    @Slot()
-    def _on_export_data_triggered(self) -> None:
-        result = self._result_to_save()
-        if result is None:
-            self.banner.show_error("Nothing to export yet: no result.", source="export")
-            return
-        folder = QFileDialog.getExistingDirectory(self, "Export data to", self._last_dir())
-        if not folder:
-            return
-        try:
-            from engine.export import write_result
-
-            try:
-                out = write_result(result, Path(folder))
-            except FileExistsError as exc:
-                answer = QMessageBox.question(self, "Overwrite files?",
-                                              f"{exc}\n\nReplace the existing files?")
-                if answer != QMessageBox.StandardButton.Yes:
-                    return
-                out = write_result(result, Path(folder), force=True)
-            self.statusBar().showMessage(f"Wrote {len(out)} files to {folder}", 5000)
-        except Exception as exc:  # noqa: BLE001
-            self.banner.show_error(f"Data export failed: {exc}", source="export")
-
-    @Slot()
-    def _on_copy_triggered(self) -> None:
-        try:
-            from gui.figure_export import copy_to_clipboard
-
-            copy_to_clipboard(self.current_plot(), dpi=self._export_dpi())
-            self.statusBar().showMessage("Figure copied to the clipboard", 4000)
-        except Exception as exc:  # noqa: BLE001
-            self.banner.show_error(f"Copy failed: {exc}", source="export")
-
-    @Slot()
-    def _on_export_settings_triggered(self) -> None:
-        dpi, ok = QInputDialog.getInt(self, "Export DPI", "Resolution of PNG exports (DPI):",
-                                      self._export_dpi(), 50, 1200, 25)
-        if ok:
-            self.settings.setValue("export/dpi", dpi)
-        styles = ["presentation", "screen"]
-        current = str(self.settings.value("export/style", "presentation"))
-        style, ok = QInputDialog.getItem(self, "Export style", "Style of exported figures:",
-                                         styles, styles.index(current)
-                                         if current in styles else 0, False)
-        if ok:
-            self.settings.setValue("export/style", style)
-
-    # ================================================================== view
     @Slot(int)
     def _on_tabs_changed(self, _index: int) -> None:
         plot = self.current_plot()
@@ -861,7 +685,6 @@ class MainWindow(QMainWindow):
         axis = str(self.settings.value("view/x_axis", "n/p"))
         (self.act_x_np if axis == "n/p" else self.act_x_nd).setChecked(True)
         self.plots["learning_curves"].set_option("x_axis", axis)
-        self._update_recent_menu()
 
     def shutdown_workers(self) -> None:
         """Cancel and join both worker threads (idempotent)."""
@@ -869,10 +692,6 @@ class MainWindow(QMainWindow):
         self._sim_redraw.stop()
         self.theory_tasks.shutdown()
         self.sim_tasks.shutdown()
-
-    @Slot()
-    def _on_quit_triggered(self) -> None:
-        self.close()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         self.settings.setValue("window/geometry", self.saveGeometry())
