@@ -1,9 +1,18 @@
 """The one configuration format (docs/configuration.md): ``Config = ModelConfig + RunConfig``.
 
-Frozen dataclasses, validated on construction. Every invalid value raises
-:class:`~engine.errors.ConfigError` whose message names the dotted key, the value
-and the allowed range, e.g. ``model.beta must be > 0, got -1``. Unknown keys are
-errors. The ``schema`` number has a migration path (:data:`MIGRATIONS`).
+Every key's type, range, default and meaning is declared once, as data: the
+:class:`Rule` tables of :data:`SECTIONS` (``config``, ``model``, ``model.a_law``,
+``run``, ``run.sweep``, ``run.curves[i]``, ``numerics``), with the constraints that
+tie keys together and the named limits of :data:`LIMITS`. The frozen dataclasses read
+their defaults from these tables and validate against them on construction, and
+docs/configuration.md is rendered from them (``python tools/gen_config_docs.py``).
+
+Every invalid value raises :class:`~engine.errors.ConfigError` whose one-line message
+names the dotted key, the value (cut to :data:`SHOW_CHARS` characters) and the allowed
+range, e.g. ``model.beta must be > 0, got -1 (allowed: a number in (0, 100])``.
+Unknown keys are errors. The ``schema`` number has a migration path
+(:data:`MIGRATIONS`). :func:`loads_json` / :func:`load_config_file` are the strict
+reader of configuration files.
 
 Conventions (docs/model.md#conventions): ``p = round(beta*d)``, ``n = round(alpha*d)``,
 ``n0 = round(alpha0*d)`` (``alpha0 = None``: the large-batch limit), ``noise`` is
@@ -13,17 +22,17 @@ convention (penalty ``lam*|a|^2`` added to the *sum* of squared residuals).
 
 from __future__ import annotations
 
-import copy
 import json
 import math
+import numbers
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from engine.activations import get_activation
+from engine.activations import REGISTRY, get_activation
 from engine.errors import ConfigError, ExpressionError
 
 #: The schema number this version writes.
@@ -40,76 +49,633 @@ SIM_MODELS = ("network", "srf")
 W_INITS = ("sphere", "gaussian")
 RESIDUALS = ("labels", "full")
 
+# --------------------------------------------------------------------------- limits
+# Each bound below is documented in LIMITS (rendered into docs/configuration.md).
+
 D_MAX = 20000
+BETA_MAX = 100.0
+ALPHA_MAX = 1000.0
+ALPHA0_MAX = 1e6
+ETA_TILDE_MAX = 100.0
+LAM_MAX = 1e6
+NOISE_MAX = 1e6
 K_MAX = 16
+A_VALUE_MAX = 1e3
+SEEDS_MAX = 1000
+SEED_MAX = 2**32 - 1
+SWEEP_MAX = 1000
+CURVES_MAX = 20
+N_TEST_MAX = 10**6
+LABEL_CHARS_MAX = 100
+ACTIVATION_CHARS_MAX = 500
+
+#: Longest JSON text :func:`loads_json` reads by default (characters).
+TEXT_MAX = 1_000_000
+#: Deepest nesting of objects and lists in a document.
+NESTING_MAX = 32
+#: Longest number literal (characters); longer ones are read as :class:`LongNumber`.
+NUMBER_CHARS_MAX = 100
+#: Values are cut to this many characters in error messages.
+SHOW_CHARS = 80
+
+#: Why each limit has its value (docs/configuration.md#limits).
+LIMITS: dict[str, str] = {
+    "D_MAX": "Largest input dimension d. At d = 20000 and beta = alpha = 1 the feature "
+             "matrix alone holds 4e8 doubles (3.2 GB); the theory does not depend on d.",
+    "BETA_MAX": "Largest beta = p/d: 100 hidden units per input dimension.",
+    "ALPHA_MAX": "Largest alpha = n/d; far past the point where the learning curves are flat.",
+    "ALPHA0_MAX": "Largest finite alpha0 = n0/d; beyond it the step is the large-batch limit "
+                  "to within 1e-6 (use null for the limit itself).",
+    "ETA_TILDE_MAX": "Largest step size eta_tilde. With |a| <= A_VALUE_MAX the spike of the "
+                     "learned features stays below 1e5, so outliers (about spike^2) stay "
+                     "within double precision of the O(1) bulk.",
+    "LAM_MAX": "Largest ridge penalty lambda (sum convention). Beyond it the readout is zero to "
+               "double precision; the bound keeps lambda_int = lambda*p/n finite.",
+    "NOISE_MAX": "Largest label-noise variance Delta; the errors scale with Delta.",
+    "K_MAX": "Most atoms of the law of a: the theory solves K coupled equations at each "
+             "spectral point and the spectrum has at most K outliers of order p.",
+    "A_VALUE_MAX": "Largest |a| of an atom. At |a| = 1e6 (eta_tilde = 100) the ridge theory "
+                   "already loses all precision and near 1e200 it overflows.",
+    "SEEDS_MAX": "Most simulation seeds of a run (each seed is one full simulation).",
+    "SEED_MAX": "Largest seed: numpy seeds are unsigned 32-bit integers here.",
+    "SWEEP_MAX": "Most values of a sweep.",
+    "CURVES_MAX": "Most curves of a run (a legend with more is unreadable); a run computes "
+                  "curves x sweep values points.",
+    "N_TEST_MAX": "Largest fresh test set of a simulation.",
+    "LABEL_CHARS_MAX": "Longest curve label (a legend entry).",
+    "ACTIVATION_CHARS_MAX": "Longest activation expression (the safe parser's own bound).",
+    "TEXT_MAX": "Longest configuration file read, in characters, checked before parsing. "
+                "A configuration with 1000 sweep values, 1000 seeds and 20 curves stays "
+                "below 100 000.",
+    "NESTING_MAX": "Deepest nesting of objects and lists, checked before parsing. A "
+                   "configuration nests 7 levels (run.curves[i].set.a_law.values), a saved "
+                   "session about 12; deeper documents would exhaust Python's recursion.",
+    "NUMBER_CHARS_MAX": "Longest number literal. A double has 17 significant digits; longer "
+                        "literals (and integers past Python's 4300-digit conversion limit) "
+                        "are refused by every numeric key.",
+    "SHOW_CHARS": "Values are cut to this many characters in error messages.",
+}
 
 
-# --------------------------------------------------------------------------- checks
+# --------------------------------------------------------------------------- showing values
 
 
-def _number(key: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ConfigError(key, f"{key} must be a number, got {value!r}")
-    v = float(value)
-    if not math.isfinite(v):
-        raise ConfigError(key, f"{key} must be a finite number, got {value!r}")
-    return v
+class LongNumber(float):
+    """A JSON number literal no configuration key can hold (see :data:`NUMBER_CHARS_MAX`).
+
+    Its float value is what ``float(text)`` gives (often ``inf``); ``text`` keeps the
+    literal so that a message can show its first digits and its length.
+    """
+
+    text: str
+
+    def __new__(cls, text: str) -> LongNumber:
+        self = super().__new__(cls, float(text))
+        self.text = text
+        return self
+
+    def __repr__(self) -> str:
+        if len(self.text) <= 24:
+            return self.text
+        return f"{self.text[:20]}…({len(self.text)} characters)"
+
+    __str__ = __repr__
 
 
-def _positive(key: str, value: Any) -> float:
-    v = _number(key, value)
-    if v <= 0:
-        raise ConfigError(key, f"{key} must be > 0, got {value!r}")
-    return v
+def _one_line(text: str, limit: int = 200) -> str:
+    """``text`` on one line, cut to ``limit`` characters."""
+    flat = text.replace("\r", "\\r").replace("\n", "\\n")
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
-def _nonneg(key: str, value: Any) -> float:
-    v = _number(key, value)
-    if v < 0:
-        raise ConfigError(key, f"{key} must be >= 0, got {value!r}")
-    return v
+def _show_container(value: Any, limit: int, depth: int) -> str:
+    is_map = isinstance(value, Mapping)
+    opening, closing = ("{", "}") if is_map else (
+        ("(", ")") if isinstance(value, tuple) else ("[", "]"))
+    parts: list[str] = []
+    used = 2
+    if depth < 3:
+        for item in value.items() if is_map else value:
+            if used >= limit:
+                break
+            room = limit - used
+            piece = (f"{_show(item[0], min(room, 30), depth + 1)}: "
+                     f"{_show(item[1], room, depth + 1)}" if is_map
+                     else _show(item, room, depth + 1))
+            parts.append(piece)
+            used += len(piece) + 2
+    text = opening + ", ".join(parts) + (", …" if len(parts) < len(value) and parts else
+                                         "…" if len(parts) < len(value) else "") + closing
+    if len(text) > limit:
+        text = text[: limit - 2] + "…" + closing
+    if len(parts) < len(value):
+        text += f" ({len(value)} {'keys' if is_map else 'items'})"
+    return text
 
 
-def _in_range(key: str, value: Any, lo: float, hi: float, *, integer: bool = False) -> float:
-    if integer and (isinstance(value, bool) or not isinstance(value, int)):
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
+def _show(value: Any, limit: int = SHOW_CHARS, depth: int = 0) -> str:
+    """``value`` for a message: a repr cut to about ``limit`` characters, never huge.
+
+    Works on any input in bounded time: containers show their first items and their
+    length, integers of more than 78 digits their number of digits, and no repr of a
+    large object is ever built.
+    """
+    limit = max(limit, 8)
+    if isinstance(value, LongNumber):
+        return repr(value)
+    if isinstance(value, bool) or value is None:
+        return repr(value)
+    if isinstance(value, int):
+        if value.bit_length() <= 256:
+            return repr(value)
+        return f"<an integer of {int(math.log10(abs(value))) + 1} digits>"
+    if isinstance(value, str):
+        if len(value) <= limit:
+            return _one_line(repr(value), limit + 2)
+        return _one_line(repr(value[:limit]), limit) + f" ({len(value)} characters)"
+    if isinstance(value, (list, tuple, Mapping)):
+        return _show_container(value, limit, depth)
+    if isinstance(value, numbers.Number):
+        return _one_line(repr(value), limit)
+    return f"<{type(value).__name__}>"
+
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,40}\Z")
+
+
+def _child(path: str, key: Any) -> str:
+    """The dotted key of ``key`` inside ``path`` (``model.beta``, ``run.seeds[3]``)."""
+    if isinstance(key, int) and not isinstance(key, bool):
+        return f"{path}[{key}]"
+    if isinstance(key, str) and _IDENTIFIER.match(key):
+        return f"{path}.{key}" if path else key
+    return f"{path}[{_show(key, 40)}]"
+
+
+def _num(x: float) -> str:
+    """A bound as people write it: ``100``, ``0.01``, ``1e+06``, ``4294967295``."""
+    if isinstance(x, int):
+        return str(x)
+    if x.is_integer() and abs(x) < 1e5:
+        return str(int(x))
+    return f"{x:g}"
+
+
+# --------------------------------------------------------------------------- rules
+
+#: The default of a key that must be given.
+REQUIRED: Any = type("Required", (), {"__repr__": lambda self: "REQUIRED"})()
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One configuration key: its type, range, default and meaning.
+
+    Attributes
+    ----------
+    name : str
+        The key inside its section (``"beta"``).
+    kind : str
+        ``"number"``, ``"integer"``, ``"boolean"``, ``"choice"``, ``"activation"``,
+        ``"text"``, ``"list"`` or ``"object"``.
+    default : Any
+        The value when the key is left out (:data:`REQUIRED`: it must be given).
+    meaning : str
+        What the key is, in plain words with the model's symbols (docs/configuration.md).
+    lo, hi : float or None
+        Bounds of a number or integer; ``lo_open`` / ``hi_open`` exclude them.
+    choices : tuple of str
+        Allowed values of a choice.
+    null : str
+        What ``null`` means when it is allowed (empty: not allowed).
+    item : Rule or None
+        The rule of every item of a list (``None``: checked by the owner).
+    min_items, max_items : int
+        Length of a list (or of a text, in characters).
+    distinct : bool
+        A list's items must differ.
+    section : str
+        The section describing an object's keys (``"run.sweep"``).
+    limits : tuple of str
+        Names of the :data:`LIMITS` that bound the key.
+    doc_default : str
+        The default as the documentation writes it, when not the value itself.
+    """
+
+    name: str
+    kind: str
+    default: Any
+    meaning: str
+    lo: float | None = None
+    hi: float | None = None
+    lo_open: bool = False
+    hi_open: bool = False
+    choices: tuple[str, ...] = ()
+    null: str = ""
+    item: Rule | None = None
+    min_items: int = 0
+    max_items: int = 0
+    distinct: bool = False
+    section: str = ""
+    limits: tuple[str, ...] = ()
+    doc_default: str = ""
+
+    # Description -----------------------------------------------------------------
+    def interval(self) -> str:
+        """``(0, 100]``: the bounds of a number or integer."""
+        return (f"{'(' if self.lo_open else '['}{_num(self.lo)}, {_num(self.hi)}"
+                f"{')' if self.hi_open else ']'}")
+
+    def _plural(self) -> str:
+        if self.kind in ("number", "integer"):
+            return f"{self.kind}s in {self.interval()}"
+        if self.kind == "choice":
+            return f"names from {', '.join(self.choices)}"
+        if self.kind == "object":
+            return f"objects ({self.section})"
+        return "values"
+
+    def allowed(self) -> str:
+        """What the key accepts, as messages and docs say it (``a number in (0, 100]``)."""
+        kind = self.kind
+        if kind in ("number", "integer"):
+            text = f"{'a number' if kind == 'number' else 'an integer'} in {self.interval()}"
+        elif kind == "boolean":
+            text = "true or false"
+        elif kind == "choice":
+            text = f"one of {', '.join(self.choices)}"
+        elif kind == "activation":
+            text = (f"an activation name or an expression in z of at most "
+                    f"{ACTIVATION_CHARS_MAX} characters")
+        elif kind == "text":
+            text = f"a non-empty string of at most {self.max_items} characters"
+        elif kind == "list":
+            size = (f"at most {self.max_items}" if self.min_items == 0
+                    else f"{self.min_items} to {self.max_items}")
+            items = self.item._plural() if self.item is not None else "values"
+            text = f"a list of {size} {'distinct ' if self.distinct else ''}{items}"
         else:
-            raise ConfigError(key, f"{key} must be an integer in [{lo}, {hi}], got {value!r}")
-    v = _number(key, value)
-    if not lo <= v <= hi:
-        kind = "an integer" if integer else "a number"
-        raise ConfigError(key, f"{key} must be {kind} in [{lo}, {hi}], got {value!r}")
-    return v
+            text = f"an object ({self.section})"
+        return text + (" or null" if self.null else "")
+
+    # Checking --------------------------------------------------------------------
+    def check(self, value: Any, key: str) -> Any:
+        """The value, normalised (floats, ints, tuples), or :class:`ConfigError`."""
+        if value is None:
+            if self.null:
+                return None
+            raise ConfigError(key, f"{key} must be {self.allowed()}, got None")
+        return _CHECKS[self.kind](self, value, key)
+
+    def refuse(self, key: str, value: Any, why: str | None = None) -> ConfigError:
+        """The error for ``value``: ``why`` (e.g. ``must be > 0``) and the allowed range."""
+        if why is None:
+            return ConfigError(key, f"{key} must be {self.allowed()}, got {_show(value)}")
+        return ConfigError(key, f"{key} {why}, got {_show(value)} (allowed: {self.allowed()})")
 
 
-def _choice(key: str, value: Any, allowed: tuple[str, ...]) -> str:
-    if value not in allowed:
-        raise ConfigError(key, f"{key} must be one of {', '.join(allowed)}, got {value!r}")
+def _check_number(rule: Rule, value: Any, key: str) -> float | int:
+    if (isinstance(value, (bool, LongNumber))
+            or not isinstance(value, (int, float))):
+        raise rule.refuse(key, value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise rule.refuse(key, value, "must be a finite number")
+        if rule.kind == "integer" and not value.is_integer():
+            raise rule.refuse(key, value, "must be an integer")
+    # Compared before any conversion: Python compares int and float exactly, and a
+    # huge int would overflow float().
+    if value < rule.lo or (rule.lo_open and value == rule.lo):
+        raise rule.refuse(key, value, f"must be {'>' if rule.lo_open else '>='} {_num(rule.lo)}")
+    if value > rule.hi or (rule.hi_open and value == rule.hi):
+        raise rule.refuse(key, value, f"must be {'<' if rule.hi_open else '<='} {_num(rule.hi)}")
+    return int(value) if rule.kind == "integer" else float(value)
+
+
+def _check_boolean(rule: Rule, value: Any, key: str) -> bool:
+    if not isinstance(value, bool):
+        raise rule.refuse(key, value)
     return value
 
 
-def _activation(key: str, value: Any) -> str:
-    if not isinstance(value, str):
-        raise ConfigError(key, f"{key} must be an activation name or an expression in z, "
-                               f"got {value!r}")
+def _check_choice(rule: Rule, value: Any, key: str) -> str:
+    if not isinstance(value, str) or value not in rule.choices:
+        raise rule.refuse(key, value)
+    return value
+
+
+def _check_text(rule: Rule, value: Any, key: str) -> str:
+    if not isinstance(value, str) or not value or len(value) > rule.max_items:
+        raise rule.refuse(key, value)
+    return value
+
+
+def _check_activation(rule: Rule, value: Any, key: str) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > ACTIVATION_CHARS_MAX:
+        raise rule.refuse(key, value)
     try:
         get_activation(value)
     except ExpressionError as exc:
-        raise ConfigError(key, f"{key} is not a known activation nor an allowed expression "
-                               f"in z: {exc}") from None
+        why = str(exc).replace(repr(value), _show(value)).replace(repr(value.strip()),
+                                                                  _show(value))
+    except (ArithmeticError, ValueError):
+        why = f"a number in {_show(value)} is too large"
+    except RecursionError:
+        why = f"{_show(value)} is nested too deeply"
+    else:
+        return value
+    raise ConfigError(key, f"{key} is not a known activation nor an allowed expression "
+                           f"in z: {_one_line(why, 300)}")
+
+
+def _check_list(rule: Rule, value: Any, key: str) -> tuple[Any, ...]:
+    if not isinstance(value, (list, tuple)) or not (
+            rule.min_items <= len(value) <= rule.max_items):
+        raise rule.refuse(key, value)
+    if rule.item is None:
+        return tuple(value)
+    items = tuple(rule.item.check(v, f"{key}[{i}]") for i, v in enumerate(value))
+    if rule.distinct and len(set(items)) != len(items):
+        first: dict[Any, int] = {}
+        for i, v in enumerate(items):
+            if v in first:
+                raise ConfigError(f"{key}[{i}]", f"{key} must be distinct, got {_show(v)} "
+                                                 f"twice (at [{first[v]}] and [{i}])")
+            first[v] = i
+    return items
+
+
+def _check_object(rule: Rule, value: Any, key: str) -> Any:
+    if not isinstance(value, _OBJECT_TYPES[rule.section]):
+        raise rule.refuse(key, value)
     return value
 
 
-def _check_keys(section: str, data: Mapping[str, Any], allowed: set[str]) -> None:
-    if not isinstance(data, Mapping):
-        raise ConfigError(section, f"{section} must be an object, got {data!r}")
-    for k in data:
-        if k not in allowed:
-            raise ConfigError(
-                f"{section}.{k}",
-                f"{section}.{k} is not a known key; allowed keys: {', '.join(sorted(allowed))}",
-            )
+_CHECKS: dict[str, Callable[[Rule, Any, str], Any]] = {
+    "number": _check_number,
+    "integer": _check_number,
+    "boolean": _check_boolean,
+    "choice": _check_choice,
+    "text": _check_text,
+    "activation": _check_activation,
+    "list": _check_list,
+    "object": _check_object,
+}
+
+#: The dataclass of each object section (filled in below the dataclasses).
+_OBJECT_TYPES: dict[str, type] = {}
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """A rule that ties keys of one section together.
+
+    Attributes
+    ----------
+    keys : tuple of str
+        The keys involved; an error names the first one (or the one a curve or a sweep
+        set, when the point of a run breaks it).
+    text : str
+        The constraint for the documentation.
+    violation : callable
+        ``violation(values)`` -> ``None`` or the rest of the message after the key
+        (``"must give p = round(beta*d) >= 1, got p = 0 ..."``).
+    """
+
+    keys: tuple[str, ...]
+    text: str
+    violation: Callable[[Mapping[str, Any]], str | None]
+
+
+@dataclass(frozen=True)
+class Section:
+    """The rules of one object of the configuration, in the order of its keys."""
+
+    key: str
+    meaning: str
+    rules: tuple[Rule, ...]
+    constraints: tuple[Constraint, ...] = ()
+
+    def __getitem__(self, name: str) -> Rule:
+        for rule in self.rules:
+            if rule.name == name:
+                return rule
+        raise KeyError(name)
+
+    def __iter__(self) -> Iterator[Rule]:
+        return iter(self.rules)
+
+    def __contains__(self, name: object) -> bool:
+        return any(rule.name == name for rule in self.rules)
+
+    def names(self) -> tuple[str, ...]:
+        return tuple(rule.name for rule in self.rules)
+
+    def check_keys(self, data: Any, where: str) -> Mapping[str, Any]:
+        """``data`` must be an object with keys of this section (``where`` names it)."""
+        if not isinstance(data, Mapping):
+            raise ConfigError(where, f"{where} must be an object, got {_show(data)}")
+        for k in data:
+            if k not in self:
+                key = _child(where, k)
+                raise ConfigError(key, f"{_one_line(key, 160)} is not a known key; allowed "
+                                       f"keys: {', '.join(sorted(self.names()))}")
+        missing = [r.name for r in self.rules if r.default is REQUIRED and r.name not in data]
+        if missing:
+            need = " and ".join(repr(r.name) for r in self.rules if r.default is REQUIRED)
+            raise ConfigError(f"{where}.{missing[0]}", f"{where}.{missing[0]} is missing: "
+                                                       f"{where} needs {need}")
+        return data
+
+    def validate(self, obj: Any, where: str) -> None:
+        """Check and normalise every field of the dataclass ``obj`` by its rule."""
+        for rule in self.rules:
+            value = rule.check(getattr(obj, rule.name), f"{where}.{rule.name}")
+            object.__setattr__(obj, rule.name, value)
+
+    def check_constraints(self, values: Mapping[str, Any], where: str,
+                          set_by: Mapping[str, str] | None = None) -> None:
+        """Raise on the first broken constraint; ``set_by[k]`` names who set key ``k``."""
+        for constraint in self.constraints:
+            tail = constraint.violation(values)
+            if tail is not None:
+                set_by = set_by or {}
+                key = next((set_by[k] for k in constraint.keys if k in set_by),
+                           f"{where}.{constraint.keys[0]}")
+                raise ConfigError(key, f"{key} {tail}")
+
+
+def _size_at_least_one(size: str, ratio: str) -> Callable[[Mapping[str, Any]], str | None]:
+    def violation(values: Mapping[str, Any]) -> str | None:
+        if values[ratio] is None:
+            return None
+        got = round(values[ratio] * values["d"])
+        if got >= 1:
+            return None
+        return (f"must give {size} = round({ratio}*d) >= 1, got {size} = {got} "
+                f"({ratio} = {_show(values[ratio])}, d = {values['d']})")
+    return violation
+
+
+def _probs_one_per_value(values: Mapping[str, Any]) -> str | None:
+    k = len(values["values"])
+    if len(values["probs"]) == k:
+        return None
+    return (f"must be a list of {k} probabilities (one per value), got "
+            f"{_show(values['probs'])}")
+
+
+def _probs_sum_to_one(values: Mapping[str, Any]) -> str | None:
+    total = math.fsum(values["probs"])
+    return None if abs(total - 1.0) <= 1e-6 else f"must sum to 1 (within 1e-6), got sum {total:g}"
+
+
+def _something_to_compute(values: Mapping[str, Any]) -> str | None:
+    if values["theory"] or values["simulate"]:
+        return None
+    return "must name at least one model when run.theory is false (nothing to compute)"
+
+
+def _number(name: str, default: Any, lo: float, hi: float, meaning: str, *,
+            integer: bool = False, lo_open: bool = False, null: str = "",
+            limits: tuple[str, ...] = ()) -> Rule:
+    return Rule(name, "integer" if integer else "number", default, meaning, lo=lo, hi=hi,
+                lo_open=lo_open, null=null, limits=limits)
+
+
+_ACTIVATIONS = ", ".join(REGISTRY)
+
+CONFIG = Section("config", "A whole configuration document.", (
+    _number("schema", SCHEMA, 0, SCHEMA, "Version of this format. Older documents are "
+            "migrated; newer ones are refused (update the app). Left out: the current one.",
+            integer=True),
+    Rule("model", "object", None, "The model: network, target, gradient step, readout.",
+         section="model", doc_default="all defaults"),
+    Rule("run", "object", None, "What to compute.", section="run", doc_default="all defaults"),
+    Rule("numerics", "object", None, "Numerics of the theory solver.", section="numerics",
+         doc_default="all defaults"),
+))
+
+MODEL = Section("model", (
+    "The model (docs/model.md#conventions): inputs x ~ N(0, I_d), labels "
+    "y = σ*(⟨θ, x⟩) + √Δ ξ, network f(x) = (1/√p) Σ_i a_i σ(⟨w_i, x⟩), one gradient step "
+    "on the first layer, then a ridge readout of the second layer on n fresh samples."), (
+    _number("d", 1000, 10, D_MAX, "Input dimension d; the sizes p, n, n0 are rounded from "
+            "it. Only simulations depend on d (their cost grows like d³); the theory is the "
+            "d → ∞ limit.", integer=True, limits=("D_MAX",)),
+    _number("beta", 1.0, 0, BETA_MAX, "β = p/d: hidden units per input dimension; the width "
+            "is p = round(β·d).", lo_open=True, limits=("BETA_MAX",)),
+    _number("alpha", 2.0, 0, ALPHA_MAX, "α = n/d: samples of the ridge readout per input "
+            "dimension, n = round(α·d). The papers' 'samples per feature' n/p is α/β.",
+            lo_open=True, limits=("ALPHA_MAX",)),
+    _number("alpha0", None, 0, ALPHA0_MAX, "α0 = n0/d: samples in the batch of the gradient "
+            "step, n0 = round(α0·d).", lo_open=True, limits=("ALPHA0_MAX",),
+            null="the large-batch limit α0 → ∞ (the step uses the population gradient)"),
+    _number("eta_tilde", 3.0, 0, ETA_TILDE_MAX, "η̃: size of the one gradient step in the "
+            "maximal scaling η = η̃·√p, so that each row of W moves by O(1). 0: no step "
+            "(random features).", limits=("ETA_TILDE_MAX",)),
+    _number("lam", 0.1, 0, LAM_MAX, "λ: ridge penalty of the readout in the sum convention: "
+            "λ|a|² is added to the SUM (not the mean) of the n squared residuals. The engine "
+            "works with λ_int = λ·p/n.", limits=("LAM_MAX",)),
+    _number("noise", 0.0, 0, NOISE_MAX, "Δ: variance of the label noise, "
+            "y = σ*(⟨θ, x⟩) + √Δ ξ with ξ ~ N(0, 1).", limits=("NOISE_MAX",)),
+    Rule("sigma", "activation", "tanh", f"σ: activation of the network. A name ({_ACTIVATIONS}) "
+         "or an expression in z with numbers, pi, e, + - * / ** and the usual functions "
+         "(e.g. \"tanh(z) + 0.5*He2(z)\").", limits=("ACTIVATION_CHARS_MAX",)),
+    Rule("sigma_star", "activation", "tanh", "σ*: the target function of ⟨θ, x⟩; the same "
+         "names and expressions as sigma.", limits=("ACTIVATION_CHARS_MAX",)),
+    Rule("a_law", "object", None, "Law of the second-layer weights a_i: finitely many atoms "
+         "with their probabilities.", section="model.a_law", doc_default="a = 1"),
+    Rule("w_init", "choice", "sphere", "Rows w_i of W0: uniform on the unit sphere (sphere) "
+         "or Gaussian N(0, I_d/d) (gaussian).", choices=W_INITS),
+    Rule("residual", "choice", "labels", "Residual r of the gradient step: the labels, "
+         "r = y (labels: the theory's assumption, the network output at initialisation is "
+         "removed), or r = y − f(x; W0, a) (full).", choices=RESIDUALS),
+), (
+    Constraint(("beta", "d"), "p = round(β·d) ≥ 1", _size_at_least_one("p", "beta")),
+    Constraint(("alpha", "d"), "n = round(α·d) ≥ 1", _size_at_least_one("n", "alpha")),
+    Constraint(("alpha0", "d"), "n0 = round(α0·d) ≥ 1 (unless alpha0 is null)",
+               _size_at_least_one("n0", "alpha0")),
+))
+
+A_LAW = Section("model.a_law", (
+    "The law of each second-layer weight a_i: P(a_i = values[k]) = probs[k], K atoms "
+    "(\"all ones\": values [1]; Rademacher ±1: values [1, -1], probs [0.5, 0.5])."), (
+    Rule("values", "list", (1.0,), "The atoms a^(k) of the law.", min_items=1, max_items=K_MAX,
+         distinct=True, item=_number("value", None, -A_VALUE_MAX, A_VALUE_MAX, "an atom"),
+         limits=("K_MAX", "A_VALUE_MAX"), doc_default="[1.0]"),
+    Rule("probs", "list", (1.0,), "Their probabilities π_k (normalised to sum exactly 1).",
+         min_items=1, max_items=K_MAX, item=Rule("prob", "number", None, "", lo=0, hi=1,
+                                                  lo_open=True),
+         doc_default="uniform, 1/K each"),
+), (
+    Constraint(("probs",), "one probability per value", _probs_one_per_value),
+    Constraint(("probs",), "the probabilities sum to 1 within 1e-6", _probs_sum_to_one),
+))
+
+RUN = Section("run", "What to compute, how often, and over which parameter values.", (
+    Rule("kind", "choice", "spectrum", "spectrum: the spectrum of the feature covariance "
+         "(1/n) Φᵀ Φ before and after the step; weights: the spectrum of W1 W1ᵀ; errors: "
+         "training and test errors (usually with a sweep).", choices=RUN_KINDS),
+    Rule("sweep", "object", None, "One model parameter varied over a list of values.",
+         section="run.sweep", null="no sweep: one point, the model as given"),
+    Rule("theory", "boolean", True, "Solve the theory (the d → ∞ limit)."),
+    Rule("simulate", "list", SIM_MODELS, "Models to simulate at finite d: network (the "
+         "two-layer network with its real gradient step) and srf (the equivalent spiked "
+         "random-features model).", max_items=len(SIM_MODELS), distinct=True,
+         item=Rule("model", "choice", None, "", choices=SIM_MODELS)),
+    Rule("seeds", "list", (0,), "One simulation per seed; results give mean ± std over them.",
+         min_items=1, max_items=SEEDS_MAX, distinct=True,
+         item=_number("seed", None, 0, SEED_MAX, "", integer=True),
+         limits=("SEEDS_MAX", "SEED_MAX")),
+    _number("n_test", None, 1, N_TEST_MAX, "Size of the fresh test set of a simulation.",
+            integer=True, null="max(n, 2000)", limits=("N_TEST_MAX",)),
+    Rule("curves", "list", (), "Several curves that differ by model values (e.g. one per "
+         "α0); none: one curve, the model as given. Every curve runs the whole sweep.",
+         max_items=CURVES_MAX, item=Rule("curve", "object", None, "", section="run.curves[i]"),
+         limits=("CURVES_MAX",), doc_default="[]"),
+    _number("memory_fraction", 0.5, 0.01, 1.0, "Share of this machine's memory a run may use "
+            "(a larger run is refused before it starts)."),
+), (
+    Constraint(("simulate", "theory"), "something to compute: theory true or a model to "
+               "simulate", _something_to_compute),
+))
+
+SWEEP = Section("run.sweep", "One model parameter varied over a list of values.", (
+    Rule("param", "choice", REQUIRED, "The model key to vary.", choices=SWEEPABLE),
+    Rule("values", "list", REQUIRED, "Its values, each within the range of that model key "
+         "(null allowed for alpha0: the large-batch limit).", min_items=1,
+         max_items=SWEEP_MAX, limits=("SWEEP_MAX",)),
+))
+
+CURVE = Section("run.curves[i]", "One curve: a label and the model values it changes.", (
+    Rule("label", "text", REQUIRED, "The curve's name in legends and exports.",
+         max_items=LABEL_CHARS_MAX, limits=("LABEL_CHARS_MAX",)),
+    Rule("set", "object", {}, "Model keys and their values for this curve, each within the "
+         "range of that model key (e.g. {\"alpha0\": 5}).", section="model",
+         doc_default="{}"),
+))
+
+NUMERICS = Section("numerics", "Numerics of the theory solver (docs/model.md#numerics).", (
+    _number("q_kappa", 80, 20, 400, "Gauss–Hermite nodes of the κ grid.", integer=True),
+    _number("q_inner", 120, 20, 400, "Nodes of the inner average over g for a smooth σ.",
+            integer=True),
+    _number("q2", 60, 10, 200, "Nodes of the second grid when γ < 1 (finite batch).",
+            integer=True),
+    _number("n_grid", 400, 50, 5000, "Points of the spectral grid.", integer=True),
+    _number("eta_min", 1e-5, 1e-8, 1e-1, "Smallest imaginary part of the spectral "
+            "parameter z = λ + iη."),
+    _number("tol", 1e-10, 1e-14, 1e-3, "Convergence tolerance of the fixed points."),
+    _number("max_iter", 2000, 10, 100000, "Iteration cap of any fixed point.", integer=True),
+))
+
+#: Every section of the format, in the order of the documentation.
+SECTIONS: tuple[Section, ...] = (CONFIG, MODEL, A_LAW, RUN, SWEEP, CURVE, NUMERICS)
+
+
+def _rekey(exc: ConfigError, old: str, new: str) -> ConfigError:
+    """``exc`` with the key prefix ``old`` replaced by ``new`` (in key and message)."""
+    return ConfigError(exc.key.replace(old, new, 1), exc.message.replace(old, new))
 
 
 # --------------------------------------------------------------------------- a_law
@@ -122,33 +688,19 @@ class ALaw:
     Attributes
     ----------
     values : tuple of float
-        The atoms ``a^(k)``.
+        The atoms ``a^(k)``, distinct, ``|a| <= A_VALUE_MAX``.
     probs : tuple of float
-        Their probabilities ``pi_k`` (positive, summing to 1 within 1e-6).
+        Their probabilities ``pi_k`` (positive, summing to 1 within 1e-6; normalised).
     """
 
-    values: tuple[float, ...] = (1.0,)
-    probs: tuple[float, ...] = (1.0,)
+    values: tuple[float, ...] = A_LAW["values"].default
+    probs: tuple[float, ...] = A_LAW["probs"].default
 
     def __post_init__(self) -> None:
-        key = "model.a_law"
-        vals = self.values
-        probs = self.probs
-        if not isinstance(vals, (list, tuple)) or not 1 <= len(vals) <= K_MAX:
-            raise ConfigError(f"{key}.values", f"{key}.values must be a list of 1 to {K_MAX} "
-                                               f"numbers, got {vals!r}")
-        if not isinstance(probs, (list, tuple)) or len(probs) != len(vals):
-            raise ConfigError(f"{key}.probs", f"{key}.probs must be a list of {len(vals)} "
-                                              f"probabilities (one per value), got {probs!r}")
-        v = tuple(_number(f"{key}.values[{i}]", x) for i, x in enumerate(vals))
-        p = tuple(_positive(f"{key}.probs[{i}]", x) for i, x in enumerate(probs))
-        total = sum(p)
-        if abs(total - 1.0) > 1e-6:
-            raise ConfigError(f"{key}.probs", f"{key}.probs must sum to 1, got sum {total:g}")
-        if len(set(v)) != len(v):
-            raise ConfigError(f"{key}.values", f"{key}.values must be distinct, got {list(v)}")
-        object.__setattr__(self, "values", v)
-        object.__setattr__(self, "probs", tuple(x / total for x in p))
+        A_LAW.validate(self, "model.a_law")
+        A_LAW.check_constraints(asdict(self), "model.a_law")
+        total = math.fsum(self.probs)
+        object.__setattr__(self, "probs", tuple(x / total for x in self.probs))
 
     @property
     def K(self) -> int:  # noqa: N802 - the mathematics' name
@@ -158,31 +710,32 @@ class ALaw:
     @classmethod
     def from_dict(cls, data: Any) -> ALaw:
         """Build from ``{"values": [...], "probs": [...]}`` (probs default to uniform)."""
-        _check_keys("model.a_law", data, {"values", "probs"})
-        values = data.get("values", [1.0])
-        if not isinstance(values, (list, tuple)):
-            raise ConfigError("model.a_law.values", f"model.a_law.values must be a list of "
-                                                    f"numbers, got {values!r}")
+        A_LAW.check_keys(data, "model.a_law")
+        values = data.get("values", A_LAW["values"].default)
         probs = data.get("probs")
-        if probs is None:
-            probs = [1.0 / max(len(values), 1)] * len(values)
-        return cls(tuple(values), tuple(probs))
+        if probs is None and isinstance(values, (list, tuple)) and 0 < len(values) <= K_MAX:
+            probs = [1.0 / len(values)] * len(values)
+        return cls(values, probs)
 
-    def to_dict(self) -> dict[str, list[float]]:
+    def to_dict(self) -> dict[str, Any]:
         return {"values": list(self.values), "probs": list(self.probs)}
 
 
 # --------------------------------------------------------------------------- model
 
 
+def _default(section: Section, name: str) -> Any:
+    return section[name].default
+
+
 @dataclass(frozen=True)
 class ModelConfig:
-    """The model of docs/model.md#conventions. See the module docstring for conventions.
+    """The model of docs/model.md#conventions; keys, ranges and meanings: :data:`MODEL`.
 
     Attributes
     ----------
     d : int
-        Input dimension, in [10, 20000].
+        Input dimension, in [10, D_MAX].
     beta : float
         ``p/d`` (> 0).
     alpha : float
@@ -205,46 +758,25 @@ class ModelConfig:
         Residual of the gradient step: ``y`` (default, the theory's) or ``y - f(x; W0, a)``.
     """
 
-    d: int = 1000
-    beta: float = 1.0
-    alpha: float = 2.0
-    alpha0: float | None = None
-    eta_tilde: float = 3.0
-    lam: float = 0.1
-    noise: float = 0.0
-    sigma: str = "tanh"
-    sigma_star: str = "tanh"
+    d: int = _default(MODEL, "d")
+    beta: float = _default(MODEL, "beta")
+    alpha: float = _default(MODEL, "alpha")
+    alpha0: float | None = _default(MODEL, "alpha0")
+    eta_tilde: float = _default(MODEL, "eta_tilde")
+    lam: float = _default(MODEL, "lam")
+    noise: float = _default(MODEL, "noise")
+    sigma: str = _default(MODEL, "sigma")
+    sigma_star: str = _default(MODEL, "sigma_star")
     a_law: ALaw = field(default_factory=ALaw)
-    w_init: str = "sphere"
-    residual: str = "labels"
+    w_init: str = _default(MODEL, "w_init")
+    residual: str = _default(MODEL, "residual")
 
     def __post_init__(self) -> None:
-        k = "model."
-        object.__setattr__(self, "d", int(_in_range(k + "d", self.d, 10, D_MAX, integer=True)))
-        _in_range(k + "beta", _positive(k + "beta", self.beta), 0, 100)
-        _in_range(k + "alpha", _positive(k + "alpha", self.alpha), 0, 1000)
-        if self.alpha0 is not None:
-            _in_range(k + "alpha0", _positive(k + "alpha0", self.alpha0), 0, 1e6)
-        _in_range(k + "eta_tilde", self.eta_tilde, 0, 100)
-        _nonneg(k + "lam", self.lam)
-        _nonneg(k + "noise", self.noise)
-        _activation(k + "sigma", self.sigma)
-        _activation(k + "sigma_star", self.sigma_star)
-        if not isinstance(self.a_law, ALaw):
-            raise ConfigError(k + "a_law", f"{k}a_law must be an ALaw, got {self.a_law!r}")
-        _choice(k + "w_init", self.w_init, W_INITS)
-        _choice(k + "residual", self.residual, RESIDUALS)
-        for name in ("beta", "alpha", "eta_tilde", "lam", "noise"):
-            object.__setattr__(self, name, float(getattr(self, name)))
-        if self.alpha0 is not None:
-            object.__setattr__(self, "alpha0", float(self.alpha0))
-        for name, ratio in (("p", self.beta), ("n", self.alpha)):
-            if round(ratio * self.d) < 1:
-                raise ConfigError(
-                    k + ("beta" if name == "p" else "alpha"),
-                    f"{k}{'beta' if name == 'p' else 'alpha'} * d must give {name} >= 1, "
-                    f"got {name} = {round(ratio * self.d)}",
-                )
+        MODEL.validate(self, "model")
+        MODEL.check_constraints(self._values(), "model")
+
+    def _values(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
     # Derived integers ---------------------------------------------------------
     @property
@@ -281,9 +813,7 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, data: Any) -> ModelConfig:
-        names = {f.name for f in fields(cls)}
-        _check_keys("model", data, names)
-        kwargs = dict(data)
+        kwargs = dict(MODEL.check_keys(data, "model"))
         if "a_law" in kwargs:
             kwargs["a_law"] = ALaw.from_dict(kwargs["a_law"])
         return cls(**kwargs)
@@ -294,26 +824,32 @@ class ModelConfig:
         return out
 
 
+def _check_model_value(name: str, value: Any, key: str) -> Any:
+    """One model value given outside ``model`` (a sweep value, a curve's ``set``)."""
+    if name == "a_law":
+        if isinstance(value, ALaw):
+            return value
+        try:
+            return ALaw.from_dict(value)
+        except ConfigError as exc:
+            raise _rekey(exc, "model.a_law", key) from None
+    return MODEL[name].check(value, key)
+
+
 # --------------------------------------------------------------------------- run
 
 
-def _check_param_value(param: str, value: Any, key: str) -> Any:
-    """Validate one value of a swept parameter by building a model with it."""
-    if param == "alpha0" and value is None:
-        return None
-    if param == "d":
-        return int(_in_range(key, value, 10, D_MAX, integer=True))
-    v = _number(key, value)
-    try:
-        ModelConfig(**{param: v})
-    except ConfigError as exc:
-        raise ConfigError(key, exc.message.replace(f"model.{param}", key)) from None
-    return v
+def _check_axis(param: Any, values: Any, key: str) -> tuple[str, tuple[Any, ...]]:
+    """A parameter and its values (``run.sweep``; a 2-D grid would check each axis so)."""
+    param = SWEEP["param"].check(param, f"{key}.param")
+    values = SWEEP["values"].check(values, f"{key}.values")
+    return param, tuple(_check_model_value(param, v, f"{key}.values[{i}]")
+                        for i, v in enumerate(values))
 
 
 @dataclass(frozen=True)
 class Sweep:
-    """One parameter varied over a list of values.
+    """One parameter varied over a list of values (:data:`SWEEP`).
 
     Attributes
     ----------
@@ -327,29 +863,25 @@ class Sweep:
     values: tuple[Any, ...]
 
     def __post_init__(self) -> None:
-        _choice("run.sweep.param", self.param, SWEEPABLE)
-        if not isinstance(self.values, (list, tuple)) or not 1 <= len(self.values) <= 1000:
-            raise ConfigError("run.sweep.values", f"run.sweep.values must be a list of 1 to "
-                                                  f"1000 values, got {self.values!r}")
-        vals = tuple(_check_param_value(self.param, v, f"run.sweep.values[{i}]")
-                     for i, v in enumerate(self.values))
-        object.__setattr__(self, "values", vals)
+        param, values = _check_axis(self.param, self.values, "run.sweep")
+        object.__setattr__(self, "values", values)
 
     @classmethod
     def from_dict(cls, data: Any) -> Sweep:
-        _check_keys("run.sweep", data, {"param", "values"})
-        if "param" not in data or "values" not in data:
-            raise ConfigError("run.sweep", "run.sweep needs both 'param' and 'values'")
-        return cls(data["param"], tuple(data["values"]) if isinstance(data["values"], list)
-                   else data["values"])
+        SWEEP.check_keys(data, "run.sweep")
+        return cls(data["param"], data["values"])
 
     def to_dict(self) -> dict[str, Any]:
         return {"param": self.param, "values": list(self.values)}
 
 
+#: The key of a curve that does not know its index (rekeyed by Curve.from_dict).
+_CURVE = "run.curves[*]"
+
+
 @dataclass(frozen=True)
 class Curve:
-    """One curve of a multi-curve run: a label and model overrides.
+    """One curve of a multi-curve run: a label and model overrides (:data:`CURVE`).
 
     Example: ``{"label": "alpha0 = 5", "set": {"alpha0": 5}}``.
     """
@@ -358,9 +890,21 @@ class Curve:
     set: tuple[tuple[str, Any], ...] = ()
 
     def __post_init__(self) -> None:
-        if not isinstance(self.label, str) or not self.label:
-            raise ConfigError("run.curves.label", f"run.curves.label must be a non-empty "
-                                                  f"string, got {self.label!r}")
+        CURVE["label"].check(self.label, f"{_CURVE}.label")
+        if not isinstance(self.set, tuple) or not all(
+                isinstance(kv, tuple) and len(kv) == 2 for kv in self.set):
+            raise ConfigError(f"{_CURVE}.set", f"{_CURVE}.set must be pairs of model keys "
+                                               f"and values, got {_show(self.set)}")
+        seen: set[str] = set()
+        for name, value in self.set:
+            key = _child(f"{_CURVE}.set", name)
+            if name not in MODEL:
+                raise ConfigError(key, f"{key} is not a known key; allowed keys: "
+                                       f"{', '.join(sorted(MODEL.names()))}")
+            if name in seen:
+                raise ConfigError(key, f"{key} is set twice")
+            seen.add(name)
+            _check_model_value(name, value, key)
 
     @property
     def overrides(self) -> dict[str, Any]:
@@ -369,15 +913,14 @@ class Curve:
     @classmethod
     def from_dict(cls, data: Any, index: int) -> Curve:
         key = f"run.curves[{index}]"
-        _check_keys(key, data, {"label", "set"})
-        sets = data.get("set", {})
-        _check_keys(key + ".set", sets, {f.name for f in fields(ModelConfig)})
-        items = []
-        for name, value in sets.items():
-            if name == "a_law":
-                value = ALaw.from_dict(value)
-            items.append((name, value))
-        return cls(str(data.get("label", "")), tuple(items))
+        try:
+            CURVE.check_keys(data, key)
+            sets = MODEL.check_keys(data.get("set", {}), key + ".set")
+            items = tuple((name, ALaw.from_dict(value) if name == "a_law" else value)
+                          for name, value in sets.items())
+            return cls(data["label"], items)
+        except ConfigError as exc:
+            raise _rekey(_rekey(exc, "model.a_law", f"{key}.set.a_law"), _CURVE, key) from None
 
     def to_dict(self) -> dict[str, Any]:
         return {"label": self.label,
@@ -386,7 +929,7 @@ class Curve:
 
 @dataclass(frozen=True)
 class RunConfig:
-    """What to compute (docs/configuration.md ``run``).
+    """What to compute (docs/configuration.md ``run``; rules: :data:`RUN`).
 
     Attributes
     ----------
@@ -397,70 +940,43 @@ class RunConfig:
     simulate : tuple of str
         Subset of ``("network", "srf")``.
     seeds : tuple of int
-        One simulation per seed (>= 0).
+        One simulation per seed (distinct, in [0, SEED_MAX]).
     n_test : int or None
         Size of the fresh test set; ``None`` means ``max(n, 2000)``.
     curves : tuple of Curve
         Several curves that differ by model overrides (presets of docs/user-guide.md#presets);
         empty means one curve with the model as given.
     memory_fraction : float
-        Share of this machine's memory a run may use, in (0, 1].
+        Share of this machine's memory a run may use, in [0.01, 1].
     """
 
-    kind: str = "spectrum"
-    sweep: Sweep | None = None
-    theory: bool = True
-    simulate: tuple[str, ...] = ("network", "srf")
-    seeds: tuple[int, ...] = (0,)
-    n_test: int | None = None
-    curves: tuple[Curve, ...] = ()
-    memory_fraction: float = 0.5
+    kind: str = _default(RUN, "kind")
+    sweep: Sweep | None = _default(RUN, "sweep")
+    theory: bool = _default(RUN, "theory")
+    simulate: tuple[str, ...] = _default(RUN, "simulate")
+    seeds: tuple[int, ...] = _default(RUN, "seeds")
+    n_test: int | None = _default(RUN, "n_test")
+    curves: tuple[Curve, ...] = _default(RUN, "curves")
+    memory_fraction: float = _default(RUN, "memory_fraction")
 
     def __post_init__(self) -> None:
-        _choice("run.kind", self.kind, RUN_KINDS)
-        if not isinstance(self.theory, bool):
-            raise ConfigError("run.theory", f"run.theory must be true or false, got "
-                                            f"{self.theory!r}")
-        if not isinstance(self.simulate, (list, tuple)):
-            raise ConfigError("run.simulate", f"run.simulate must be a list drawn from "
-                                              f"{list(SIM_MODELS)}, got {self.simulate!r}")
-        for i, m in enumerate(self.simulate):
-            _choice(f"run.simulate[{i}]", m, SIM_MODELS)
-        if len(set(self.simulate)) != len(self.simulate):
-            raise ConfigError("run.simulate", f"run.simulate has duplicates: "
-                                              f"{list(self.simulate)}")
-        object.__setattr__(self, "simulate", tuple(self.simulate))
-        if not isinstance(self.seeds, (list, tuple)) or not 1 <= len(self.seeds) <= 1000:
-            raise ConfigError("run.seeds", f"run.seeds must be a list of 1 to 1000 integers, "
-                                           f"got {self.seeds!r}")
-        seeds = tuple(int(_in_range(f"run.seeds[{i}]", s, 0, 2**32 - 1, integer=True))
-                      for i, s in enumerate(self.seeds))
-        object.__setattr__(self, "seeds", seeds)
-        if self.n_test is not None:
-            object.__setattr__(self, "n_test",
-                               int(_in_range("run.n_test", self.n_test, 1, 10**6, integer=True)))
-        _in_range("run.memory_fraction", self.memory_fraction, 0.01, 1.0)
-        if self.sweep is not None and not isinstance(self.sweep, Sweep):
-            raise ConfigError("run.sweep", f"run.sweep must be a Sweep, got {self.sweep!r}")
-        if not self.theory and not self.simulate:
-            raise ConfigError("run.simulate", "run.simulate must name at least one model "
-                                              "when run.theory is false (nothing to compute)")
+        RUN.validate(self, "run")
+        RUN.check_constraints(self.__dict__, "run")
 
     @classmethod
     def from_dict(cls, data: Any) -> RunConfig:
-        names = {f.name for f in fields(cls)}
-        _check_keys("run", data, names)
-        kwargs = dict(data)
+        kwargs = dict(RUN.check_keys(data, "run"))
         if kwargs.get("sweep") is not None:
             kwargs["sweep"] = Sweep.from_dict(kwargs["sweep"])
-        if "curves" in kwargs:
-            curves = kwargs["curves"] or []
-            if not isinstance(curves, list):
-                raise ConfigError("run.curves", f"run.curves must be a list, got {curves!r}")
+        if kwargs.get("curves") is not None:
+            # The list's length is checked before any of its curves is built.
+            curves = RUN["curves"].check(kwargs["curves"], "run.curves") if not isinstance(
+                kwargs["curves"], (list, tuple)) else kwargs["curves"]
+            if len(curves) > CURVES_MAX:
+                raise RUN["curves"].refuse("run.curves", curves)
             kwargs["curves"] = tuple(Curve.from_dict(c, i) for i, c in enumerate(curves))
-        for k in ("simulate", "seeds"):
-            if isinstance(kwargs.get(k), list):
-                kwargs[k] = tuple(kwargs[k])
+        else:
+            kwargs.pop("curves", None)
         return cls(**kwargs)
 
     def to_dict(self) -> dict[str, Any]:
@@ -481,7 +997,7 @@ class RunConfig:
 
 @dataclass(frozen=True)
 class NumericsConfig:
-    """Theory numerics (docs/model.md#numerics).
+    """Theory numerics (docs/model.md#numerics; rules: :data:`NUMERICS`).
 
     Attributes
     ----------
@@ -501,27 +1017,20 @@ class NumericsConfig:
         Iteration cap of any fixed point (10..100000).
     """
 
-    q_kappa: int = 80
-    q_inner: int = 120
-    q2: int = 60
-    n_grid: int = 400
-    eta_min: float = 1e-5
-    tol: float = 1e-10
-    max_iter: int = 2000
+    q_kappa: int = _default(NUMERICS, "q_kappa")
+    q_inner: int = _default(NUMERICS, "q_inner")
+    q2: int = _default(NUMERICS, "q2")
+    n_grid: int = _default(NUMERICS, "n_grid")
+    eta_min: float = _default(NUMERICS, "eta_min")
+    tol: float = _default(NUMERICS, "tol")
+    max_iter: int = _default(NUMERICS, "max_iter")
 
     def __post_init__(self) -> None:
-        k = "numerics."
-        for name, lo, hi in (("q_kappa", 20, 400), ("q_inner", 20, 400), ("q2", 10, 200),
-                             ("n_grid", 50, 5000), ("max_iter", 10, 100000)):
-            object.__setattr__(self, name, int(_in_range(k + name, getattr(self, name), lo, hi,
-                                                         integer=True)))
-        _in_range(k + "eta_min", self.eta_min, 1e-8, 1e-1)
-        _in_range(k + "tol", self.tol, 1e-14, 1e-3)
+        NUMERICS.validate(self, "numerics")
 
     @classmethod
     def from_dict(cls, data: Any) -> NumericsConfig:
-        _check_keys("numerics", data, {f.name for f in fields(cls)})
-        return cls(**data)
+        return cls(**NUMERICS.check_keys(data, "numerics"))
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -555,9 +1064,31 @@ class Point:
     model: ModelConfig
 
 
+def _copy_document(value: Any, path: str, depth: int = 1) -> Any:
+    """A copy of the containers of a JSON-like document, refusing deep nesting.
+
+    A list or object longer than any the format allows is copied without looking
+    inside: its rule refuses it by its length before reading an item.
+    """
+    if not isinstance(value, (Mapping, list, tuple)):
+        return value
+    if depth > NESTING_MAX:
+        raise ConfigError(path, f"{_one_line(path, 120)} is nested deeper than {NESTING_MAX} "
+                                f"levels of objects and lists (NESTING_MAX)")
+    if len(value) > _LONGEST_LIST:
+        return dict(value) if isinstance(value, Mapping) else type(value)(value)
+    if isinstance(value, Mapping):
+        return {k: _copy_document(v, _child(path, k), depth + 1) for k, v in value.items()}
+    return type(value)(_copy_document(v, f"{path}[{i}]", depth + 1)
+                       for i, v in enumerate(value))
+
+
+_LONGEST_LIST = max(SEEDS_MAX, SWEEP_MAX, CURVES_MAX, K_MAX)
+
+
 @dataclass(frozen=True)
 class Config:
-    """A whole configuration: ``{"schema", "model", "run", "numerics"}``."""
+    """A whole configuration: ``{"schema", "model", "run", "numerics"}`` (:data:`SECTIONS`)."""
 
     model: ModelConfig = field(default_factory=ModelConfig)
     run: RunConfig = field(default_factory=RunConfig)
@@ -567,17 +1098,33 @@ class Config:
     def __post_init__(self) -> None:
         if self.schema != SCHEMA:
             raise ConfigError("schema", f"schema must be {SCHEMA} after migration, got "
-                                        f"{self.schema!r}")
-        for curve in self.run.curves:
-            try:
-                self.model.with_(**curve.overrides)
-            except ConfigError as exc:
-                raise ConfigError(f"run.curves.{exc.key}", f"curve {curve.label!r}: "
-                                                           f"{exc.message}") from None
+                                        f"{_show(self.schema)}")
+        for name in ("model", "run", "numerics"):
+            CONFIG[name].check(getattr(self, name), name)
+        self._check_points()
+
+    def _check_points(self) -> None:
+        """Every point (curve x sweep value) must be a valid model; errors name the key
+        that the curve (``run.curves[i].set.<key>``) or the sweep
+        (``run.sweep.values[i]``) set."""
+        base = self.model._values()
+        sweep = self.run.sweep
+        for ci, curve in enumerate(self.run.curves or (None,)):
+            over = {} if curve is None else curve.overrides
+            values = {**base, **over}
+            set_by = {k: f"run.curves[{ci}].set.{k}" for k in over}
+            if sweep is None:
+                MODEL.check_constraints(values, "model", set_by)
+                continue
+            for i, v in enumerate(sweep.values):
+                MODEL.check_constraints({**values, sweep.param: v}, "model",
+                                        {**set_by, sweep.param: f"run.sweep.values[{i}]"})
 
     @classmethod
     def from_dict(cls, data: Any) -> Config:
         """Validate, migrate and build a config from a JSON-like dict.
+
+        The caller's document is not modified.
 
         Raises
         ------
@@ -587,8 +1134,8 @@ class Config:
         if not isinstance(data, Mapping):
             raise ConfigError("config", f"a configuration must be a JSON object, got "
                                         f"{type(data).__name__}")
-        data = migrate(copy.deepcopy(dict(data)))
-        _check_keys("config", data, {"schema", "model", "run", "numerics"})
+        data = migrate(_copy_document(data, ""))
+        CONFIG.check_keys(data, "config")
         return cls(
             model=ModelConfig.from_dict(data.get("model", {})),
             run=RunConfig.from_dict(data.get("run", {})),
@@ -646,54 +1193,14 @@ class Config:
     def with_run(self, **changes: Any) -> Config:
         return replace(self, run=replace(self.run, **changes))
 
+
+_OBJECT_TYPES.update({"model": ModelConfig, "model.a_law": ALaw, "run": RunConfig,
+                      "run.sweep": Sweep, "run.curves[i]": Curve, "numerics": NumericsConfig})
+
+
 # --------------------------------------------------------------------------- JSON files
 
-#: Longest JSON text :func:`loads_json` reads by default (characters). A configuration
-#: with 1000 sweep values, 1000 seeds and 20 curves is below 100 000 characters.
-TEXT_MAX = 1_000_000
-
-#: Deepest nesting of objects and lists in a document. A configuration nests 7 levels
-#: (``run.curves[i].set.a_law.values``), a saved session about 12; Python's JSON reader
-#: and the validation recurse once per level, far below Python's recursion limit.
-NESTING_MAX = 32
-
-#: Longest number literal (characters). A double has 17 significant digits; longer
-#: literals (and integers past Python's 4300-digit conversion limit) are kept as
-#: :class:`LongNumber` and refused by every numeric key, naming the key.
-NUMBER_CHARS_MAX = 100
-
-#: Values are cut to this many characters in error messages.
-SHOW_CHARS = 80
-
 _JSON_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
-
-
-class LongNumber(float):
-    """A JSON number literal no configuration key can hold (see :data:`NUMBER_CHARS_MAX`).
-
-    Its float value is what ``float(text)`` gives (often ``inf``); ``text`` keeps the
-    literal so that a message can show its first digits and its length.
-    """
-
-    text: str
-
-    def __new__(cls, text: str) -> LongNumber:
-        self = super().__new__(cls, float(text))
-        self.text = text
-        return self
-
-    def __repr__(self) -> str:
-        if len(self.text) <= 24:
-            return self.text
-        return f"{self.text[:20]}…({len(self.text)} characters)"
-
-    __str__ = __repr__
-
-
-def _one_line(text: str, limit: int = 200) -> str:
-    """``text`` on one line, cut to ``limit`` characters."""
-    flat = text.replace("\r", "\\r").replace("\n", "\\n")
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def _line_column(text: str, pos: int) -> str:
@@ -716,19 +1223,48 @@ def _too_deep_at(text: str, limit: int) -> int | None:
 
 
 class _Duplicate(Exception):  # noqa: N818 - internal signal, never escapes loads_json
-    def __init__(self, key: str) -> None:
-        self.key = key
+    pass
 
 
-def _object_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out = dict(pairs)
     if len(out) != len(pairs):
-        seen: set[str] = set()
-        for k, _ in pairs:
-            if k in seen:
-                raise _Duplicate(k)
-            seen.add(k)
+        raise _Duplicate
     return out
+
+
+class _Duplicated(dict):
+    """An object of the document that had a duplicate key (the first one, in ``key``)."""
+
+    key: str = ""
+
+
+def _mark_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) == len(pairs):
+        return out
+    marked = _Duplicated(out)
+    seen: set[str] = set()
+    for k, _ in pairs:
+        if k in seen:
+            marked.key = k
+            break
+        seen.add(k)
+    return marked
+
+
+def _duplicate_path(value: Any, path: str) -> str | None:
+    """Dotted key of the first duplicate key in a document read with _mark_duplicates."""
+    if isinstance(value, _Duplicated):
+        return _child(path, value.key)
+    children = (value.items() if isinstance(value, dict)
+                else enumerate(value) if isinstance(value, list) else ())
+    for k, v in children:
+        if isinstance(v, (dict, list)):
+            found = _duplicate_path(v, _child(path, k))
+            if found is not None:
+                return found
+    return None
 
 
 def _parse_int(text: str) -> int | LongNumber:
@@ -763,13 +1299,16 @@ def loads_json(text: str, *, source: str = "<text>", max_chars: int = TEXT_MAX,
         The document (dicts, lists, str, int, float, bool, None). Number literals
         longer than :data:`NUMBER_CHARS_MAX` characters, or beyond the float range,
         come back as :class:`LongNumber`, which every numeric key refuses by name.
+        ``NaN`` and ``Infinity`` are read as floats (and refused by every key).
 
     Raises
     ------
     ConfigError
-        With key ``"config"`` and a one-line message starting with ``source``: text too
-        long or nested too deeply, not valid JSON (with line and column), or an object
-        with a duplicate key (JSON readers differ on which one they keep, so none is).
+        With a one-line message starting with ``source``: text too long or nested too
+        deeply, not valid JSON (with line and column), or an object with a duplicate key
+        (JSON readers differ on which one they keep, so none is; the error's key is the
+        dotted key that appears twice, e.g. ``model.beta``). Other errors have the key
+        ``"config"``.
     """
     where = _one_line(str(source), 120)
     if not isinstance(text, str):
@@ -783,13 +1322,15 @@ def loads_json(text: str, *, source: str = "<text>", max_chars: int = TEXT_MAX,
     if pos is not None:
         raise ConfigError("config", f"{where}: objects and lists nested deeper than "
                                     f"{max_depth} levels (at {_line_column(text, pos)})")
+    hooks = {"parse_int": _parse_int, "parse_float": _parse_float}
     try:
-        return json.loads(text, object_pairs_hook=_object_pairs, parse_int=_parse_int,
-                          parse_float=_parse_float)
-    except _Duplicate as dup:
-        raise ConfigError("config", f"{where}: the key {_one_line(repr(dup.key), 60)} appears "
-                                    f"twice in one object; duplicate keys are refused (JSON "
-                                    f"readers differ on which one they keep)") from None
+        return json.loads(text, object_pairs_hook=_refuse_duplicates, **hooks)
+    except _Duplicate:
+        key = _duplicate_path(json.loads(text, object_pairs_hook=_mark_duplicates, **hooks),
+                              "") or "config"
+        raise ConfigError(key, f"{where}: {_one_line(key, 160)} appears twice; duplicate "
+                               f"keys are refused (JSON readers differ on which one they "
+                               f"keep)") from None
     except json.JSONDecodeError as exc:
         ends_early = exc.pos >= len(text.rstrip())
         why = "not valid JSON (it ends early: truncated?)" if ends_early else "not valid JSON"
@@ -819,9 +1360,10 @@ def load_config_file(path: str | os.PathLike[str], *, max_chars: int = TEXT_MAX)
         if not file.is_file():
             raise ConfigError("config", f"configuration file not found: {where}")
         # UTF-8 takes at most 4 bytes a character: refuse a huge file before reading it.
-        if file.stat().st_size > 4 * max_chars:
-            raise ConfigError("config", f"{where}: {file.stat().st_size} bytes, more than a "
-                                        f"configuration file may have ({max_chars} characters)")
+        size = file.stat().st_size
+        if size > 4 * max_chars:
+            raise ConfigError("config", f"{where}: {size} bytes, more than a configuration "
+                                        f"file may have ({max_chars} characters)")
         raw = file.read_bytes()
     except OSError as exc:
         raise ConfigError("config", f"{where}: cannot be read "
@@ -837,25 +1379,28 @@ def load_config_file(path: str | os.PathLike[str], *, max_chars: int = TEXT_MAX)
     return Config.from_dict(data)
 
 
-
 def migrate(data: dict[str, Any]) -> dict[str, Any]:
     """Bring a config document to :data:`SCHEMA` through :data:`MIGRATIONS`.
 
     A missing ``schema`` is read as the current one. A newer schema, or an older one
     without a migration path, raises :class:`ConfigError`.
     """
+    if not isinstance(data, dict):
+        raise ConfigError("config", f"a configuration must be a JSON object, got "
+                                    f"{type(data).__name__}")
     schema = data.get("schema", SCHEMA)
-    if isinstance(schema, bool) or not isinstance(schema, int):
-        raise ConfigError("schema", f"schema must be an integer, got {schema!r}")
+    if isinstance(schema, (bool, LongNumber)) or not isinstance(schema, int):
+        raise ConfigError("schema", f"schema must be an integer, got {_show(schema)}")
     if schema > SCHEMA:
-        raise ConfigError("schema", f"schema {schema} is newer than this version of the app "
-                                    f"understands (at most {SCHEMA}); please update the app")
+        raise ConfigError("schema", f"schema {_show(schema)} is newer than this version of "
+                                    f"the app understands (at most {SCHEMA}); please update "
+                                    f"the app")
     while schema < SCHEMA:
         step = MIGRATIONS.get(schema)
         if step is None:
-            raise ConfigError("schema", f"schema {schema} cannot be migrated (known migrations "
-                                        f"start at {sorted(MIGRATIONS) or 'none'}; this version "
-                                        f"reads schema {SCHEMA})")
+            raise ConfigError("schema", f"schema {_show(schema)} cannot be migrated (known "
+                                        f"migrations start at {sorted(MIGRATIONS) or 'none'}; "
+                                        f"this version reads schema {SCHEMA})")
         data = step(data)
         schema += 1
         data["schema"] = schema

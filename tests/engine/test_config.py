@@ -53,30 +53,34 @@ def test_derived_integers_and_lam_mapping() -> None:
 @pytest.mark.parametrize(
     ("section", "key", "value", "expected"),
     [
-        ("model", "beta", -1, "model.beta must be > 0, got -1"),
+        ("model", "beta", -1, "model.beta must be > 0, got -1 (allowed: a number in (0, 100])"),
         ("model", "alpha", 0, "model.alpha must be > 0, got 0"),
-        ("model", "d", 5, "model.d must be an integer in [10, 20000], got 5"),
-        ("model", "d", 100.5, "model.d must be an integer"),
+        ("model", "d", 5, "model.d must be >= 10, got 5 (allowed: an integer in [10, 20000])"),
+        ("model", "d", 100.5, "model.d must be an integer, got 100.5"),
         ("model", "alpha0", -2.0, "model.alpha0 must be > 0"),
-        ("model", "eta_tilde", -0.5, "model.eta_tilde must be a number in [0, 100]"),
+        ("model", "eta_tilde", -0.5,
+         "model.eta_tilde must be >= 0, got -0.5 (allowed: a number in [0, 100])"),
         ("model", "lam", -0.1, "model.lam must be >= 0"),
         ("model", "noise", -1.0, "model.noise must be >= 0"),
-        ("model", "noise", "big", "model.noise must be a number"),
-        ("model", "beta", float("nan"), "model.beta must be a finite number"),
+        ("model", "noise", "big", "model.noise must be a number in [0, 1e+06], got 'big'"),
+        ("model", "beta", float("nan"), "model.beta must be a finite number, got nan"),
         ("model", "sigma", "tanhh", "model.sigma is not a known activation"),
         ("model", "sigma_star", "os.system('x')", "model.sigma_star is not a known activation"),
-        ("model", "w_init", "uniform", "model.w_init must be one of sphere, gaussian"),
+        ("model", "w_init", "uniform",
+         "model.w_init must be one of sphere, gaussian, got 'uniform'"),
         ("model", "residual", "both", "model.residual must be one of labels, full"),
         ("model", "foo", 1, "model.foo is not a known key"),
         ("run", "kind", "histogram", "run.kind must be one of spectrum, weights, errors"),
         ("run", "simulate", ["network", "mlp"], "run.simulate[1] must be one of network, srf"),
-        ("run", "seeds", [], "run.seeds must be a list of 1 to 1000 integers"),
-        ("run", "seeds", [-1], "run.seeds[0] must be an integer in"),
+        ("run", "seeds", [],
+         "run.seeds must be a list of 1 to 1000 distinct integers in [0, 4294967295], got []"),
+        ("run", "seeds", [-1], "run.seeds[0] must be >= 0, got -1 (allowed: an integer in [0, "),
         ("run", "theory", "yes", "run.theory must be true or false"),
         ("run", "sweep", {"param": "gamma", "values": [1]}, "run.sweep.param must be one of"),
         ("run", "sweep", {"param": "alpha", "values": [1, -2]},
          "run.sweep.values[1] must be > 0"),
-        ("run", "memory_fraction", 1.5, "run.memory_fraction must be a number in [0.01, 1.0]"),
+        ("run", "memory_fraction", 1.5,
+         "run.memory_fraction must be <= 1, got 1.5 (allowed: a number in [0.01, 1])"),
         ("run", "bar", 1, "run.bar is not a known key"),
     ],
 )
@@ -117,7 +121,8 @@ def test_unknown_top_level_key_and_non_object() -> None:
 
 
 def test_numerics_rules() -> None:
-    with pytest.raises(ConfigError, match=r"numerics.q_kappa must be an integer in \[20, 400\]"):
+    with pytest.raises(ConfigError, match=r"numerics.q_kappa must be >= 20, got 5 \(allowed: "
+                                          r"an integer in \[20, 400\]\)"):
         Config.from_dict({**SPEC_EXAMPLE, "numerics": {"q_kappa": 5}})
     assert NumericsConfig().q_kappa == 80
 
@@ -152,8 +157,9 @@ def test_old_schema_without_migration_path_is_refused() -> None:
 
 def test_curves_are_validated_against_the_model() -> None:
     data = _with("run", "curves", [{"label": "bad", "set": {"beta": -2}}])
-    with pytest.raises(ConfigError, match="curve 'bad': model.beta must be > 0"):
+    with pytest.raises(ConfigError, match=r"run.curves\[0\].set.beta must be > 0, got -2") as info:
         Config.from_dict(data)
+    assert info.value.key == "run.curves[0].set.beta"
     data = _with("run", "curves", [{"label": "x", "set": {"nope": 1}}])
     with pytest.raises(ConfigError, match="run.curves\\[0\\].set.nope is not a known key"):
         Config.from_dict(data)

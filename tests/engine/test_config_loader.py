@@ -36,7 +36,9 @@ def test_reads_plain_json() -> None:
 
 def test_duplicate_keys_are_refused() -> None:
     exc = _one_line_error('{"model": {"beta": 1.0, "beta": 2.0}}')
-    assert "'beta' appears twice" in exc.message and exc.key == "config"
+    assert "model.beta appears twice" in exc.message and exc.key == "model.beta"
+    exc = _one_line_error('{"run": {"curves": [{"label": "a"}, {"label": "b", "label": "c"}]}}')
+    assert exc.key == "run.curves[1].label"
 
 
 def test_deep_nesting_is_refused_before_parsing() -> None:
@@ -89,7 +91,7 @@ def test_load_config_file(tmp_path) -> None:
 @pytest.mark.parametrize(("content", "expected"), [
     (None, "configuration file not found"),
     (b"\x89PNG\r\n\x1a\n\x00\xff", "not a UTF-8 text file"),
-    (b'{"model": {"d": 100, "d": 200}}', "'d' appears twice"),
+    (b'{"model": {"d": 100, "d": 200}}', "model.d appears twice"),
     (b"{not json", "not valid JSON"),
 ])
 def test_load_config_file_errors_name_the_file(tmp_path, content, expected) -> None:
