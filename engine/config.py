@@ -32,7 +32,9 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from engine.activations import REGISTRY, get_activation
+import numpy as np
+
+from engine.activations import REGISTRY, get_activation, hermite_constants
 from engine.errors import ConfigError, ExpressionError
 
 #: The schema number this version writes.
@@ -68,6 +70,7 @@ CURVES_MAX = 20
 N_TEST_MAX = 10**6
 LABEL_CHARS_MAX = 100
 ACTIVATION_CHARS_MAX = 500
+ACTIVATION_M2_MAX = 1e12
 
 #: Longest JSON text :func:`loads_json` reads by default (characters).
 TEXT_MAX = 1_000_000
@@ -104,6 +107,10 @@ LIMITS: dict[str, str] = {
     "N_TEST_MAX": "Largest fresh test set of a simulation.",
     "LABEL_CHARS_MAX": "Longest curve label (a legend entry).",
     "ACTIVATION_CHARS_MAX": "Longest activation expression (the safe parser's own bound).",
+    "ACTIVATION_M2_MAX": "Largest second moment E f(z)^2, z ~ N(0, 1), of an activation (and "
+                         "E f'(z)^2): a typical |f| up to 1e6. The theory and the simulations "
+                         "square features and spikes; beyond this they overflow or lose all "
+                         "precision (1e300*z overflows outright, exp(z^2) has no moment).",
     "TEXT_MAX": "Longest configuration file read, in characters, checked before parsing. "
                 "A configuration with 1000 sweep values, 1000 seeds and 20 curves stays "
                 "below 100 000.",
@@ -164,8 +171,9 @@ def _show_container(value: Any, limit: int, depth: int) -> str:
                      else _show(item, room, depth + 1))
             parts.append(piece)
             used += len(piece) + 2
-    text = opening + ", ".join(parts) + (", …" if len(parts) < len(value) and parts else
-                                         "…" if len(parts) < len(value) else "") + closing
+    more = ", …" if len(parts) < len(value) and parts else "…" if len(parts) < len(value) else ""
+    one = "," if isinstance(value, tuple) and len(value) == 1 and parts else ""
+    text = opening + ", ".join(parts) + one + more + closing
     if len(text) > limit:
         text = text[: limit - 2] + "…" + closing
     if len(parts) < len(value):
@@ -383,9 +391,26 @@ def _check_activation(rule: Rule, value: Any, key: str) -> str:
     except RecursionError:
         why = f"{_show(value)} is nested too deeply"
     else:
-        return value
+        return _check_moments(value, key)
     raise ConfigError(key, f"{key} is not a known activation nor an allowed expression "
                            f"in z: {_one_line(why, 300)}")
+
+
+def _check_moments(value: str, key: str) -> str:
+    """The activation's Gaussian moments must be finite and at most ACTIVATION_M2_MAX."""
+    try:
+        with np.errstate(all="ignore"):
+            h = hermite_constants(value)
+        m2, var = h.m2, h.var_fprime
+    except ArithmeticError:
+        m2 = var = math.inf
+    worst = max(m2, var) if math.isfinite(m2) and math.isfinite(var) else math.inf
+    if worst <= ACTIVATION_M2_MAX:
+        return value
+    name = "E f(z)^2" if not m2 < var else "E f'(z)^2"
+    raise ConfigError(key, f"{key} = {_show(value)} is too large for the theory: {name} = "
+                           f"{worst:.3g} over z ~ N(0, 1), at most {ACTIVATION_M2_MAX:g} "
+                           f"(ACTIVATION_M2_MAX)")
 
 
 def _check_list(rule: Rule, value: Any, key: str) -> tuple[Any, ...]:
@@ -399,8 +424,8 @@ def _check_list(rule: Rule, value: Any, key: str) -> tuple[Any, ...]:
         first: dict[Any, int] = {}
         for i, v in enumerate(items):
             if v in first:
-                raise ConfigError(f"{key}[{i}]", f"{key} must be distinct, got {_show(v)} "
-                                                 f"twice (at [{first[v]}] and [{i}])")
+                raise ConfigError(f"{key}[{i}]", f"{key}[{i}] = {_show(v)} repeats "
+                                                 f"{key}[{first[v]}]: {key} must be distinct")
             first[v] = i
     return items
 
@@ -581,9 +606,10 @@ MODEL = Section("model", (
             "y = σ*(⟨θ, x⟩) + √Δ ξ with ξ ~ N(0, 1).", limits=("NOISE_MAX",)),
     Rule("sigma", "activation", "tanh", f"σ: activation of the network. A name ({_ACTIVATIONS}) "
          "or an expression in z with numbers, pi, e, + - * / ** and the usual functions "
-         "(e.g. \"tanh(z) + 0.5*He2(z)\").", limits=("ACTIVATION_CHARS_MAX",)),
+         "(e.g. \"tanh(z) + 0.5*He2(z)\").", limits=("ACTIVATION_CHARS_MAX", "ACTIVATION_M2_MAX")),
     Rule("sigma_star", "activation", "tanh", "σ*: the target function of ⟨θ, x⟩; the same "
-         "names and expressions as sigma.", limits=("ACTIVATION_CHARS_MAX",)),
+         "names and expressions as sigma.",
+         limits=("ACTIVATION_CHARS_MAX", "ACTIVATION_M2_MAX")),
     Rule("a_law", "object", None, "Law of the second-layer weights a_i: finitely many atoms "
          "with their probabilities.", section="model.a_law", doc_default="a = 1"),
     Rule("w_init", "choice", "sphere", "Rows w_i of W0: uniform on the unit sphere (sphere) "
