@@ -83,22 +83,22 @@ SHOW_CHARS = 80
 
 #: Why each limit has its value (docs/configuration.md#limits).
 LIMITS: dict[str, str] = {
-    "D_MAX": "Largest input dimension d. At d = 20000 and beta = alpha = 1 the feature "
-             "matrix alone holds 4e8 doubles (3.2 GB); the theory does not depend on d.",
-    "BETA_MAX": "Largest beta = p/d: 100 hidden units per input dimension.",
-    "ALPHA_MAX": "Largest alpha = n/d; far past the point where the learning curves are flat.",
-    "ALPHA0_MAX": "Largest finite alpha0 = n0/d; beyond it the step is the large-batch limit "
-                  "to within 1e-6 (use null for the limit itself).",
-    "ETA_TILDE_MAX": "Largest step size eta_tilde. With |a| <= A_VALUE_MAX the spike of the "
-                     "learned features stays below 1e5, so outliers (about spike^2) stay "
-                     "within double precision of the O(1) bulk.",
-    "LAM_MAX": "Largest ridge penalty lambda (sum convention). Beyond it the readout is zero to "
-               "double precision; the bound keeps lambda_int = lambda*p/n finite.",
-    "NOISE_MAX": "Largest label-noise variance Delta; the errors scale with Delta.",
+    "D_MAX": "Largest input dimension d. At d = 20000 and β = α = 1 the feature matrix "
+             "alone holds 4·10⁸ doubles (3.2 GB); the theory does not depend on d.",
+    "BETA_MAX": "Largest β = p/d: 100 hidden units per input dimension.",
+    "ALPHA_MAX": "Largest α = n/d; far past the point where the learning curves are flat.",
+    "ALPHA0_MAX": "Largest finite α0 = n0/d; beyond it the step is the large-batch limit "
+                  "to within 10⁻⁶ (use null for the limit itself).",
+    "ETA_TILDE_MAX": "Largest step size η̃. With |a| ≤ A_VALUE_MAX the spike of the learned "
+                     "features, η̃·|μ1 μ1*|·|a|, stays below 10⁵·|μ1 μ1*|, so the outliers "
+                     "(about spike²) stay within double precision of the O(1) bulk.",
+    "LAM_MAX": "Largest ridge penalty λ (sum convention). Beyond it the readout is zero to "
+               "double precision; the bound keeps λ_int = λ·p/n finite.",
+    "NOISE_MAX": "Largest label-noise variance Δ; the errors grow with Δ.",
     "K_MAX": "Most atoms of the law of a: the theory solves K coupled equations at each "
              "spectral point and the spectrum has at most K outliers of order p.",
-    "A_VALUE_MAX": "Largest |a| of an atom. At |a| = 1e6 (eta_tilde = 100) the ridge theory "
-                   "already loses all precision and near 1e200 it overflows.",
+    "A_VALUE_MAX": "Largest |a| of an atom. At |a| = 10⁶ (η̃ = 100) the ridge theory "
+                   "already loses all precision, and near 10²⁰⁰ it overflows.",
     "SEEDS_MAX": "Most simulation seeds of a run (each seed is one full simulation).",
     "SEED_MAX": "Largest seed: numpy seeds are unsigned 32-bit integers here.",
     "SWEEP_MAX": "Most values of a sweep.",
@@ -107,10 +107,11 @@ LIMITS: dict[str, str] = {
     "N_TEST_MAX": "Largest fresh test set of a simulation.",
     "LABEL_CHARS_MAX": "Longest curve label (a legend entry).",
     "ACTIVATION_CHARS_MAX": "Longest activation expression (the safe parser's own bound).",
-    "ACTIVATION_M2_MAX": "Largest second moment E f(z)^2, z ~ N(0, 1), of an activation (and "
-                         "E f'(z)^2): a typical |f| up to 1e6. The theory and the simulations "
-                         "square features and spikes; beyond this they overflow or lose all "
-                         "precision (1e300*z overflows outright, exp(z^2) has no moment).",
+    "ACTIVATION_M2_MAX": "Largest second moment E f(z)², z ~ N(0, 1), of an activation (and "
+                         "of E f′(z)²): a typical |f| up to 10⁶. The theory and the "
+                         "simulations square features and spikes; beyond this they overflow "
+                         "or lose all precision (1e300*z overflows outright, exp(z**2) has "
+                         "no second moment).",
     "TEXT_MAX": "Longest configuration file read, in characters, checked before parsing. "
                 "A configuration with 1000 sweep values, 1000 seeds and 20 curves stays "
                 "below 100 000.",
@@ -582,7 +583,7 @@ CONFIG = Section("config", "A whole configuration document.", (
 ))
 
 MODEL = Section("model", (
-    "The model (docs/model.md#conventions): inputs x ~ N(0, I_d), labels "
+    "The model ([conventions](model.md#conventions)): inputs x ~ N(0, I_d), labels "
     "y = σ*(⟨θ, x⟩) + √Δ ξ, network f(x) = (1/√p) Σ_i a_i σ(⟨w_i, x⟩), one gradient step "
     "on the first layer, then a ridge readout of the second layer on n fresh samples."), (
     _number("d", 1000, 10, D_MAX, "Input dimension d; the sizes p, n, n0 are rounded from "
@@ -682,7 +683,7 @@ CURVE = Section("run.curves[i]", "One curve: a label and the model values it cha
          doc_default="{}"),
 ))
 
-NUMERICS = Section("numerics", "Numerics of the theory solver (docs/model.md#numerics).", (
+NUMERICS = Section("numerics", "Numerics of the theory solver ([numerics](model.md#numerics)).", (
     _number("q_kappa", 80, 20, 400, "Gauss–Hermite nodes of the κ grid.", integer=True),
     _number("q_inner", 120, 20, 400, "Nodes of the inner average over g for a smooth σ.",
             integer=True),
