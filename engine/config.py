@@ -218,7 +218,7 @@ def _child(path: str, key: Any) -> str:
         return f"{path}[{key}]"
     if isinstance(key, str) and _IDENTIFIER.match(key):
         return f"{path}.{key}" if path else key
-    return f"{path}[{_show(key, 40)}]"
+    return f"{path or 'config'}[{_show(key, 40)}]"
 
 
 def _num(x: float) -> str:
