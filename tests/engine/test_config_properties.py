@@ -22,7 +22,8 @@ from engine.errors import ConfigError
 MESSAGE_MAX = 500
 ROOTS = {"config", "schema", "model", "run", "numerics"}
 
-PROPERTY = settings(max_examples=150, deadline=timedelta(seconds=2),
+# database=None: no example database is written into the checkout.
+PROPERTY = settings(max_examples=150, deadline=timedelta(seconds=2), database=None,
                     suppress_health_check=[HealthCheck.too_slow])
 
 # --------------------------------------------------------------------------- strategies
