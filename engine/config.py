@@ -232,8 +232,15 @@ def _num(x: float) -> str:
 
 # --------------------------------------------------------------------------- rules
 
+class _Required:
+    """The default of a key that must be given."""
+
+    def __repr__(self) -> str:
+        return "REQUIRED"
+
+
 #: The default of a key that must be given.
-REQUIRED: Any = type("Required", (), {"__repr__": lambda self: "REQUIRED"})()
+REQUIRED: Any = _Required()
 
 
 @dataclass(frozen=True)
@@ -336,6 +343,13 @@ class Rule:
             raise ConfigError(key, f"{key} must be {self.allowed()}, got None")
         return _CHECKS[self.kind](self, value, key)
 
+    def check_size(self, value: Any, key: str) -> list[Any] | tuple[Any, ...]:
+        """A list's type and length only, before any of its items is read."""
+        if not isinstance(value, (list, tuple)) or not (
+                self.min_items <= len(value) <= self.max_items):
+            raise self.refuse(key, value)
+        return value
+
     def refuse(self, key: str, value: Any, why: str | None = None) -> ConfigError:
         """The error for ``value``: ``why`` (e.g. ``must be > 0``) and the allowed range."""
         if why is None:
@@ -408,16 +422,14 @@ def _check_moments(value: str, key: str) -> str:
     worst = max(m2, var) if math.isfinite(m2) and math.isfinite(var) else math.inf
     if worst <= ACTIVATION_M2_MAX:
         return value
-    name = "E f(z)^2" if not m2 < var else "E f'(z)^2"
+    name = "E f'(z)^2" if var > m2 else "E f(z)^2"
     raise ConfigError(key, f"{key} = {_show(value)} is too large for the theory: {name} = "
                            f"{worst:.3g} over z ~ N(0, 1), at most {ACTIVATION_M2_MAX:g} "
                            f"(ACTIVATION_M2_MAX)")
 
 
 def _check_list(rule: Rule, value: Any, key: str) -> tuple[Any, ...]:
-    if not isinstance(value, (list, tuple)) or not (
-            rule.min_items <= len(value) <= rule.max_items):
-        raise rule.refuse(key, value)
+    rule.check_size(value, key)
     if rule.item is None:
         return tuple(value)
     items = tuple(rule.item.check(v, f"{key}[{i}]") for i, v in enumerate(value))
@@ -997,10 +1009,7 @@ class RunConfig:
             kwargs["sweep"] = Sweep.from_dict(kwargs["sweep"])
         if kwargs.get("curves") is not None:
             # The list's length is checked before any of its curves is built.
-            curves = RUN["curves"].check(kwargs["curves"], "run.curves") if not isinstance(
-                kwargs["curves"], (list, tuple)) else kwargs["curves"]
-            if len(curves) > CURVES_MAX:
-                raise RUN["curves"].refuse("run.curves", curves)
+            curves = RUN["curves"].check_size(kwargs["curves"], "run.curves")
             kwargs["curves"] = tuple(Curve.from_dict(c, i) for i, c in enumerate(curves))
         else:
             kwargs.pop("curves", None)
