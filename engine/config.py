@@ -265,7 +265,7 @@ class Rule:
     null : str
         What ``null`` means when it is allowed (empty: not allowed).
     item : Rule or None
-        The rule of every item of a list (``None``: checked by the owner).
+        The rule of every item of a list (``None``: checked by the dataclass).
     min_items, max_items : int
         Length of a list (or of a text, in characters).
     distinct : bool
