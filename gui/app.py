@@ -42,7 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--size", default="1600x950", help="window size WxH for --screenshot")
     parser.add_argument("--simulate", type=int, metavar="D", default=0,
                         help="with --screenshot: also run the simulation at d = D first")
-    parser.add_argument("--run", metavar="SESSION.json", help="run a session headless")
+    parser.add_argument("--run", metavar="SESSION.json",
+                        help="run a session or configuration file (or a preset's name) "
+                             "headless and export every figure and data file")
     parser.add_argument("--export", metavar="DIR", help="output folder for --run")
     parser.add_argument("--style", default="presentation", help="export style for --run")
     parser.add_argument("--dpi", type=int, default=150, help="PNG resolution for --run")
@@ -62,6 +64,27 @@ def _version() -> str:
     from engine import __version__
 
     return __version__
+
+
+def _run_headless(args: argparse.Namespace) -> int:
+    """``--run X --export DIR``: X is a file, else the name of a bundled preset or example."""
+    from contextlib import ExitStack
+    from importlib.resources import as_file
+
+    from engine.presets import find_example, find_preset
+
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from gui.headless import run_headless  # lazy: the export helper's module
+
+    with ExitStack() as stack:
+        source = Path(args.run)
+        if not source.is_file():
+            preset = find_preset(args.run)
+            bundled = preset.resource if preset is not None else find_example(args.run)
+            if bundled is not None:  # a real file even when installed as a zip
+                source = stack.enter_context(as_file(bundled))
+        return int(run_headless(source, Path(args.export), style=args.style, dpi=args.dpi,
+                                force=args.force))
 
 
 def _desktop_entry(install: bool) -> int:
@@ -90,11 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not (args.run and args.export):
             print("--run SESSION.json needs --export DIR (and vice versa)", file=sys.stderr)
             return 2
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-        from gui.headless import run_headless  # lazy: the export helper's module
-
-        return int(run_headless(Path(args.run), Path(args.export), style=args.style,
-                                dpi=args.dpi, force=args.force))
+        return _run_headless(args)
 
     from PySide6.QtCore import QCoreApplication, QLocale
     from PySide6.QtGui import QGuiApplication

@@ -189,3 +189,30 @@ def test_app_icon_has_every_size(qapp):
 
     sizes = {(s.width(), s.height()) for s in app_icon().availableSizes()}
     assert sizes == {(n, n) for n in ICON_SIZES}
+
+
+def test_run_accepts_a_preset_or_example_name(tmp_path, monkeypatch):
+    """``--run NAME --export DIR`` hands the headless export the bundled file."""
+    import json
+
+    import gui.headless
+    from engine.presets import load_example, load_preset
+
+    seen = []
+
+    def fake_run_headless(source, export, **options):  # noqa: ANN001, ANN003
+        seen.append((json.loads(Path(source).read_text(encoding="utf-8")), export, options))
+        return 0
+
+    monkeypatch.setattr(gui.headless, "run_headless", fake_run_headless)
+    monkeypatch.chdir(tmp_path)  # no file of that name here
+    assert main(["--run", "ReLU tail", "--export", "figs", "--dpi", "99"]) == 0
+    assert main(["--run", "quick_errors", "--export", "figs"]) == 0
+    (tmp_path / "quick_errors").write_text(json.dumps({"schema": 1, "model": {"d": 50}}))
+    assert main(["--run", "quick_errors", "--export", "figs"]) == 0  # a file wins
+    from engine.config import Config
+
+    assert Config.from_dict(seen[0][0]) == load_preset("ReLU tail")
+    assert seen[0][1] == Path("figs") and seen[0][2]["dpi"] == 99
+    assert Config.from_dict(seen[1][0]) == load_example("quick_errors")
+    assert seen[2][0]["model"] == {"d": 50}
