@@ -4,7 +4,7 @@ A session document is::
 
     {"app": "feature-spectrum-lab", "session_schema": 1,
      "config": {...Config.to_dict()...},
-     "result": {...engine.export.result_to_dict(result)...} or null,
+     "result": {...engine.encoding.result_to_dict(result)...} or null,
      "ui": {...view state, free-form JSON...},
      "provenance": {...engine.export.provenance(config)...}}
 
@@ -26,20 +26,15 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from engine.config import Config
+from engine.encoding import DecodeError, dumps, result_from_dict, result_to_dict
 from engine.errors import ConfigError, EngineError
-from engine.export import (
-    APP_NAME,
-    DecodeError,
-    atomic_write_text,
-    dumps,
-    provenance,
-    result_from_dict,
-    result_to_dict,
-)
+from engine.export import APP_NAME, provenance
+from engine.files import atomic_write_bytes
 from engine.results import RunResult
 
 #: The session schema this version writes.
@@ -83,11 +78,9 @@ def _migrate_0_to_1(doc: dict[str, Any]) -> dict[str, Any]:
 SESSION_MIGRATIONS[0] = _migrate_0_to_1
 
 
-class Session(tuple):
+@dataclass(frozen=True)
+class Session:
     """What :func:`load_session` returns.
-
-    It unpacks as ``config, result = load_session(path)`` and also
-    carries the view state and the provenance as attributes.
 
     Attributes
     ----------
@@ -105,19 +98,6 @@ class Session(tuple):
     ui: dict[str, Any]
     provenance: dict[str, Any]
     path: Path
-
-    def __new__(cls, config: Config, result: RunResult | None, ui: dict[str, Any],
-                prov: dict[str, Any], path: Path) -> Session:
-        self = super().__new__(cls, (config, result))
-        self.config = config
-        self.result = result
-        self.ui = ui
-        self.provenance = prov
-        self.path = path
-        return self
-
-    def __getnewargs__(self) -> tuple[Any, ...]:  # copy/pickle support
-        return (self.config, self.result, self.ui, self.provenance, self.path)
 
 
 def session_to_dict(config: Config, result: RunResult | None = None, *,
@@ -171,12 +151,27 @@ def save_session(path: str | os.PathLike[str], config: Config,
     FileExistsError
         If the file exists and ``force`` is false.
     """
+    return atomic_write_bytes(path, session_document(config, result, ui=ui), force=force)
+
+
+def session_document(config: Config, result: RunResult | None = None, *,
+                     ui: Mapping[str, Any] | None = None) -> bytes:
+    """The bytes of a session file (what :func:`save_session` writes).
+
+    For a front end that publishes the session with other files
+    (:func:`engine.files.write_set`).
+
+    Raises
+    ------
+    TypeError
+        If ``ui`` (or the result) holds something that cannot be written as JSON.
+    """
     doc = session_to_dict(config, result, ui=ui)
     try:
         text = dumps(doc)
     except ValueError as exc:  # NaN in ui, a circular reference, ...
         raise TypeError(f"session view state is not JSON-able: {exc}") from None
-    return atomic_write_text(path, text, force=force)
+    return text.encode("utf-8")
 
 
 def load_session(path: str | os.PathLike[str]) -> Session:
@@ -190,7 +185,7 @@ def load_session(path: str | os.PathLike[str]) -> Session:
     Returns
     -------
     Session
-        Unpacks as ``(config, result)``; also ``.ui``, ``.provenance``, ``.path``.
+        ``.config``, ``.result``, ``.ui``, ``.provenance``, ``.path``.
 
     Raises
     ------
@@ -232,24 +227,38 @@ def session_from_dict(doc: Any, *, path: str | os.PathLike[str] = "<session>") -
     if not isinstance(doc, dict):
         raise SessionError(p, f"a session must be a JSON object, got a JSON "
                               f"{_json_type(doc)}")
+    doc = _migrated(doc, _session_schema(doc, p), p)
+    unknown = sorted(set(doc) - {"app", "session_schema", "config", "result", "ui",
+                                 "provenance"})
+    if unknown:
+        raise SessionError(p, f"unknown top-level key(s) {', '.join(unknown)}", unknown[0])
+    return Session(config=_decode_config(doc, p), result=_decode_result(doc, p),
+                   ui=_object(doc, "ui", p), provenance=_object(doc, "provenance", p), path=p)
+
+
+def _session_schema(doc: dict[str, Any], p: Path) -> int:
+    """The document's session schema (0: a bare configuration), checked."""
     if "session_schema" not in doc:
         if not ("model" in doc or "run" in doc or "schema" in doc):
             raise SessionError(p, "has no 'session_schema' and is not a configuration either "
                                   "(no 'model' or 'run'); is it a Feature Spectrum Lab "
                                   "session?", "session_schema")
-        schema: Any = 0  # a bare configuration document (see _migrate_0_to_1)
-    else:
-        app = doc.get("app", APP_NAME)
-        if app != APP_NAME:
-            raise SessionError(p, f"was written by {app!r}, not {APP_NAME!r}", "app")
-        schema = doc["session_schema"]
-        if isinstance(schema, bool) or not isinstance(schema, int) or schema < 0:
-            raise SessionError(p, f"session_schema must be a non-negative integer, got "
-                                  f"{schema!r}", "session_schema")
-        if schema > SESSION_SCHEMA:
-            raise SessionError(p, f"session_schema {schema} is newer than this version of "
-                                  f"the app reads (at most {SESSION_SCHEMA}); please update "
-                                  f"the app", "session_schema")
+        return 0  # a bare configuration document (see _migrate_0_to_1)
+    app = doc.get("app", APP_NAME)
+    if app != APP_NAME:
+        raise SessionError(p, f"was written by {app!r}, not {APP_NAME!r}", "app")
+    schema = doc["session_schema"]
+    if isinstance(schema, bool) or not isinstance(schema, int) or schema < 0:
+        raise SessionError(p, f"session_schema must be a non-negative integer, got "
+                              f"{schema!r}", "session_schema")
+    if schema > SESSION_SCHEMA:
+        raise SessionError(p, f"session_schema {schema} is newer than this version of "
+                              f"the app reads (at most {SESSION_SCHEMA}); please update "
+                              f"the app", "session_schema")
+    return schema
+
+
+def _migrated(doc: dict[str, Any], schema: int, p: Path) -> dict[str, Any]:
     while schema < SESSION_SCHEMA:
         step = SESSION_MIGRATIONS.get(schema)
         if step is None:  # pragma: no cover - every older schema has a migration
@@ -257,42 +266,42 @@ def session_from_dict(doc: Any, *, path: str | os.PathLike[str] = "<session>") -
                                "session_schema")
         doc = step(doc)
         schema += 1
-    unknown = sorted(set(doc) - {"app", "session_schema", "config", "result", "ui",
-                                 "provenance"})
-    if unknown:
-        raise SessionError(p, f"unknown top-level key(s) {', '.join(unknown)}", unknown[0])
+    return doc
 
+
+def _decode_config(doc: dict[str, Any], p: Path) -> Config:
     if "config" not in doc:
         raise SessionError(p, "has no 'config'", "config")
     try:
-        config = Config.from_dict(doc["config"])
+        return Config.from_dict(doc["config"])
     except ConfigError as exc:
         raise SessionError(p, f"invalid configuration: {exc.message}",
                            f"config.{exc.key}") from None
     except (TypeError, ValueError) as exc:
         raise SessionError(p, f"invalid configuration: {exc}", "config") from None
 
-    result = None
-    if doc.get("result") is not None:
-        try:
-            result = result_from_dict(doc["result"])
-        except DecodeError as exc:
-            key = str(exc).split(":", 1)[0]
-            raise SessionError(p, f"corrupt result: {exc}", key) from None
-        except ConfigError as exc:
-            raise SessionError(p, f"corrupt result: {exc.message}", "result") from None
-        except (TypeError, ValueError, KeyError, AttributeError) as exc:
-            raise SessionError(p, f"corrupt result: {type(exc).__name__}: {exc}",
-                               "result") from None
 
-    ui = doc.get("ui") or {}
-    if not isinstance(ui, dict):
-        raise SessionError(p, f"'ui' must be an object, got a JSON {_json_type(ui)}", "ui")
-    prov = doc.get("provenance") or {}
-    if not isinstance(prov, dict):
-        raise SessionError(p, f"'provenance' must be an object, got a JSON "
-                              f"{_json_type(prov)}", "provenance")
-    return Session(config, result, ui, prov, p)
+def _decode_result(doc: dict[str, Any], p: Path) -> RunResult | None:
+    if doc.get("result") is None:
+        return None
+    try:
+        return result_from_dict(doc["result"])
+    except DecodeError as exc:
+        key = str(exc).split(":", 1)[0]
+        raise SessionError(p, f"corrupt result: {exc}", key) from None
+    except ConfigError as exc:
+        raise SessionError(p, f"corrupt result: {exc.message}", "result") from None
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        raise SessionError(p, f"corrupt result: {type(exc).__name__}: {exc}",
+                           "result") from None
+
+
+def _object(doc: dict[str, Any], key: str, p: Path) -> dict[str, Any]:
+    """``doc[key]``, a JSON object (``{}`` when absent or null)."""
+    value = doc.get(key) or {}
+    if not isinstance(value, dict):
+        raise SessionError(p, f"'{key}' must be an object, got a JSON {_json_type(value)}", key)
+    return value
 
 
 def _json_type(v: Any) -> str:

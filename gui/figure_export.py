@@ -61,8 +61,8 @@ from PySide6.QtWidgets import (
 
 import engine
 from engine.config import Config
-from engine.export import atomic_write_bytes
 from engine.export import provenance as engine_provenance
+from engine.files import atomic_write_bytes
 from gui.style import PlotStyle, get_style
 
 #: Logical pixels per inch: the unit of the styles' pen widths and marker sizes.

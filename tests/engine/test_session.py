@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from synthetic import assert_results_equal, make_config, make_result
 
-from engine import export
+from engine import files
 from engine.config import Config
 from engine.session import (
     SESSION_SCHEMA,
@@ -33,11 +33,10 @@ def test_round_trip_is_exact(saved) -> None:
     path, cfg, res = saved
     s = load_session(path)
     assert isinstance(s, Session)
-    config, result = s  # unpacks as (config, result)
-    assert config == cfg and s.config is config
-    assert_results_equal(res, result)
+    assert s.config == cfg and s.path == path
+    assert_results_equal(res, s.result)
     ev = res.curves[0].points[0].sims["network"][1].eigenvalues
-    assert np.array_equal(ev, result.curves[0].points[0].sims["network"][1].eigenvalues)
+    assert np.array_equal(ev, s.result.curves[0].points[0].sims["network"][1].eigenvalues)
     assert s.ui == {"tab": "Spectrum", "log_y": True}
     assert s.provenance["seeds"] == [3, 7]
     doc = json.loads(path.read_text())
@@ -62,8 +61,8 @@ def test_plain_config_file_migrates_to_a_session(tmp_path: Path) -> None:
     doc = cfg.to_dict()
     doc.pop("schema")  # a missing config schema is read as the current one
     p.write_text(json.dumps(doc))
-    config, result = load_session(p)
-    assert config == cfg and result is None
+    s = load_session(p)
+    assert s.config == cfg and s.result is None and s.provenance == {}
 
 
 def test_save_refuses_overwrite_without_force(saved) -> None:
@@ -81,7 +80,7 @@ def test_save_failure_keeps_previous_file(saved, monkeypatch: pytest.MonkeyPatch
     def boom(src: object, dst: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(export.os, "replace", boom)
+    monkeypatch.setattr(files.os, "replace", boom)
     with pytest.raises(OSError):
         save_session(path, cfg.with_model(beta=2.0))
     assert path.read_bytes() == before

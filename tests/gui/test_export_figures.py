@@ -282,7 +282,8 @@ def test_session_round_trip_gives_identical_plot_data(qtbot, tmp_path: Path) -> 
         p.resize(700, 450)
         p.set_result(result)
     path = save_session(tmp_path / "s.json", cfg, result, ui={"tab": "spectrum"})
-    config, loaded = load_session(path)
+    session = load_session(path)
+    config, loaded = session.config, session.result
     assert config == cfg
     second = create_plots(ON_SCREEN)
     n_tables = 0
