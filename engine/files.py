@@ -388,21 +388,31 @@ def _replace(target: Path, files: Mapping[str, bytes]) -> None:
         shutil.rmtree(new, ignore_errors=True)
         raise
     cwd_inside = _is_cwd(st)
-    if _exchange(new, target):
-        old = new
-    else:
-        old = _stage_path(target, "old", st.st_ino, token)
-        os.rename(target, old)
-        try:
-            os.rename(new, target)  # a kill before this line is rolled forward by _recover
-        except BaseException:
-            os.rename(old, target)
-            shutil.rmtree(new, ignore_errors=True)
-            raise
+    try:
+        old = _swap_in(new, target, _stage_path(target, "old", st.st_ino, token))
+    except BaseException:
+        shutil.rmtree(new, ignore_errors=True)
+        raise
     _fsync_dir(target.parent)
     if cwd_inside:  # follow the folder, not the previous version about to be removed
         os.chdir(target)
-    _retire(old, target, set(files), linked)
+    # The set is published: a failure to tidy up must not report the export as failed,
+    # and whatever is left is the next call's to clean.
+    with contextlib.suppress(OSError):
+        _retire(old, target, set(files), linked)
+
+
+def _swap_in(new: Path, target: Path, aside: Path) -> Path:
+    """Put the complete version ``new`` at ``target``; returns where the previous one is."""
+    if _exchange(new, target):
+        return new
+    os.rename(target, aside)
+    try:
+        os.rename(new, target)  # a kill before this line is rolled forward by _recover
+    except BaseException:
+        os.rename(aside, target)
+        raise
+    return aside
 
 
 def _mirror(source: Path, dest: Path, skip: set[str]) -> dict[str, tuple[int, int]]:

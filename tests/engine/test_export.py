@@ -274,6 +274,26 @@ def test_write_set_failure_mid_write_leaves_the_folder_as_it_was(
     assert _staged(folder) == []
 
 
+def test_write_set_failed_second_rename_puts_the_folder_back(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "out"
+    files.write_set(folder, {"a.csv": b"a"})
+    monkeypatch.setattr(files, "_RENAMEAT2", None)
+    real_rename, calls = os.rename, []
+
+    def rename(src: object, dst: object) -> None:
+        calls.append(src)
+        if len(calls) == 2:
+            raise OSError(16, "Device or resource busy")
+        real_rename(src, dst)
+
+    monkeypatch.setattr(files.os, "rename", rename)
+    with pytest.raises(OSError, match="busy"):
+        files.write_set(folder, {"a.csv": b"A", "b.csv": b"b"}, force=True)
+    assert _listing(folder) == {"a.csv": b"a"}
+    assert _staged(folder) == []
+
+
 # A child process that publishes a set and is killed by the parent (or kills itself at a
 # chosen step, patched in below).
 _CHILD = """
