@@ -28,7 +28,9 @@ import numpy as np
 import scipy.linalg as sla
 
 from engine.config import ModelConfig
-from engine.network import draw_init, gradient_step, simulate_network
+from engine.gradient import gradient_step
+from engine.network import simulate_network
+from engine.sampling import draw_init
 
 #: "min" (default: the intrinsic cost when other processes load the machine in bursts) or
 #: "median".
