@@ -114,29 +114,14 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _load_file(file: Path) -> Config:
-    """A configuration file, or the configuration inside a saved session file."""
-    from engine.config import Config
-
-    try:
-        data = json.loads(file.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ConfigError("config", f"{file}: not valid JSON ({exc})") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError("config", f"{file}: not a UTF-8 text file ({exc})") from None
-    # A saved session holds the configuration under "config".
-    if isinstance(data, dict) and "config" in data and "model" not in data:
-        return Config.from_dict(data["config"])
-    return Config.from_json(file)
-
-
 def _load_config(spec: str) -> Config:
     """``spec``: an existing file first, else a preset's or an example's name."""
     from engine import presets
 
-    file = Path(spec)
-    if file.is_file():
-        return _load_file(file)
+    if Path(spec).is_file():
+        from engine.config import load_config_file
+
+        return load_config_file(spec)  # strict JSON; a saved session yields its config
     if presets.find_preset(spec) is not None:
         return presets.load_preset(spec)
     if presets.find_example(spec) is not None:

@@ -19,7 +19,7 @@ from functools import lru_cache
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 
-from engine.config import Config
+from engine.config import Config, loads_json
 from engine.errors import ConfigError
 
 #: The installed name of the repository's ``resources/`` folder (pyproject.toml).
@@ -97,11 +97,8 @@ def default_preset() -> str:
 
 
 def _load(resource: Traversable, label: str) -> Config:
-    try:
-        data = json.loads(resource.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ConfigError("config", f"{label}: not valid JSON ({exc})") from None
-    return Config.from_dict(data)
+    # The one strict reader of configuration files (duplicate keys, size, nesting).
+    return Config.from_dict(loads_json(resource.read_text(encoding="utf-8"), source=label))
 
 
 def load_preset(name: str) -> Config:

@@ -45,3 +45,63 @@ def test_multi_curve_presets() -> None:
 def test_unknown_preset_names_the_known_ones() -> None:
     with pytest.raises(ConfigError, match="preset must be one of Random features"):
         load_preset("nope")
+
+
+def test_presets_are_found_by_display_name_file_stem_or_file_name():
+    from engine.presets import find_preset, preset_info
+
+    info = preset_info("Dandi et al. spectrum")
+    assert (info.file, info.stem) == ("dandi_spectrum.json", "dandi_spectrum")
+    assert find_preset("dandi_spectrum") == info == find_preset("dandi_spectrum.json")
+    assert find_preset("nope") is None
+    assert load_preset("dandi_spectrum") == load_preset("Dandi et al. spectrum")
+
+
+def test_presets_are_package_data_not_paths_next_to_the_code():
+    from importlib.resources import files
+
+    from engine.presets import RESOURCE_PACKAGE, preset_infos
+
+    for info in preset_infos():
+        assert info.resource.is_file(), info.file
+        assert info.resource.read_bytes() == (files(RESOURCE_PACKAGE) / "presets" /
+                                              info.file).read_bytes()
+        assert info.description
+
+
+def test_examples_load_by_name():
+    from engine.presets import find_example, list_examples, load_example
+
+    assert list_examples() == ["quick_errors", "quick_spectrum"]
+    assert load_example("quick_errors").model.d == 300
+    assert load_example("quick_spectrum.json").run.kind == "spectrum"
+    assert find_example("dandi_spectrum") is None  # a preset, not an example
+    with pytest.raises(ConfigError, match="example must be one of quick_errors"):
+        load_example("nope")
+
+
+def test_a_broken_preset_names_itself(monkeypatch, tmp_path):
+    """Presets go through the strict reader: a duplicate key is refused, naming the preset."""
+    import engine.presets as presets
+
+    (tmp_path / "presets").mkdir()
+    (tmp_path / "presets" / "index.json").write_text(
+        '{"default": "Bad", "presets": [{"name": "Bad", "file": "bad.json"}]}')
+    (tmp_path / "presets" / "bad.json").write_text('{"schema": 1, "schema": 1}')
+    monkeypatch.setattr(presets, "resource_root", lambda: tmp_path)
+    presets._index.cache_clear()
+    try:
+        with pytest.raises(ConfigError, match="preset 'Bad'.*twice"):
+            presets.load_preset("Bad")
+    finally:
+        presets._index.cache_clear()
+
+
+def test_the_user_guide_lists_every_preset():
+    from pathlib import Path
+
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "user-guide.md").read_text(
+        encoding="utf-8")
+    section = guide.split("\n## Presets\n", 1)[1].split("\n## ", 1)[0]
+    for name in list_presets():
+        assert f"| {name} |" in section, name
