@@ -66,6 +66,25 @@ def _version() -> str:
     return __version__
 
 
+def _choose_platform(screenshot: bool) -> str:
+    """Pick Qt's platform before it aborts for want of one; return a problem, or "".
+
+    On Linux without ``DISPLAY`` or ``WAYLAND_DISPLAY`` Qt's default (xcb) platform
+    aborts the process (status 134) with a message about libxcb-cursor0. A screenshot
+    needs no screen, so it goes offscreen; the interactive app says what is missing.
+    An explicit ``QT_QPA_PLATFORM`` is always respected.
+    """
+    if (not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM")
+            or os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        return ""
+    if screenshot:
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+        return ""
+    return ("no display: DISPLAY and WAYLAND_DISPLAY are unset. Start the app from a "
+            "desktop session (or ssh -X); --screenshot and --run ... --export work without "
+            "one (QT_QPA_PLATFORM=offscreen)")
+
+
 def _run_headless(args: argparse.Namespace) -> int:
     """``--run X --export DIR``: X is a file, else the name of a bundled preset or example."""
     from contextlib import ExitStack
@@ -114,6 +133,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("--run SESSION.json needs --export DIR (and vice versa)", file=sys.stderr)
             return 2
         return _run_headless(args)
+    problem = _choose_platform(bool(args.screenshot))
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 1
 
     from PySide6.QtCore import QCoreApplication, QLocale
     from PySide6.QtGui import QGuiApplication

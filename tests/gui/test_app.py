@@ -216,3 +216,34 @@ def test_run_accepts_a_preset_or_example_name(tmp_path, monkeypatch):
     assert seen[0][1] == Path("figs") and seen[0][2]["dpi"] == 99
     assert Config.from_dict(seen[1][0]) == load_example("quick_errors")
     assert seen[2][0]["model"] == {"d": 50}
+
+
+def test_without_a_display_the_app_says_so_and_screenshots_go_offscreen(monkeypatch):
+    import gui.app as app_module
+
+    for var in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(sys, "platform", "linux")
+    problem = app_module._choose_platform(screenshot=False)
+    assert "no display" in problem and "QT_QPA_PLATFORM=offscreen" in problem
+    assert "QT_QPA_PLATFORM" not in os.environ
+    assert app_module._choose_platform(screenshot=True) == ""
+    assert os.environ["QT_QPA_PLATFORM"] == "offscreen"
+    # a display, or an explicit platform, is left alone
+    monkeypatch.delenv("QT_QPA_PLATFORM")
+    monkeypatch.setenv("DISPLAY", ":0")
+    assert app_module._choose_platform(screenshot=False) == ""
+    assert "QT_QPA_PLATFORM" not in os.environ
+    monkeypatch.delenv("DISPLAY")
+    monkeypatch.setenv("QT_QPA_PLATFORM", "vnc")
+    assert app_module._choose_platform(screenshot=True) == ""
+    assert os.environ["QT_QPA_PLATFORM"] == "vnc"
+
+
+def test_the_app_without_a_display_exits_1_with_a_message(tmp_path):
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    proc = subprocess.run([sys.executable, str(ROOT / "main.py")], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1, (proc.returncode, proc.stderr[-2000:])  # not 134 (abort)
+    assert "no display" in proc.stderr
