@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMenu,
-    QMessageBox,
     QProgressBar,
     QPushButton,
     QScrollArea,
@@ -52,10 +51,12 @@ from engine.views import (
     simulation_views,
 )
 from gui.file_actions import FileActions
+from gui.help import show_about, show_user_guide
+from gui.info_panel import InfoPanel
 from gui.panels import ModelPanel, NumericsPanel, RunPanel
 from gui.plots import PlotBase, create_plots
 from gui.style import ON_SCREEN
-from gui.widgets import ErrorBanner, InfoPanel
+from gui.widgets import ErrorBanner
 from gui.workers import TaskFailure, TaskManager
 
 #: Debounce of parameter edits before the live theory recomputes (ms).
@@ -63,25 +64,6 @@ DEBOUNCE_MS = 120
 #: Minimum interval between redraws of streamed simulation points (ms).
 SIM_REDRAW_MS = 250
 APP_TITLE = "Feature Spectrum Lab"
-
-CONVENTIONS_HTML = """
-<h3>Conventions (docs/model.md#conventions)</h3>
-<ul>
-<li>Inputs x ~ N(0, I_d); target y = σ*(⟨θ, x⟩) + √Δ ξ with |θ| = 1.</li>
-<li>Network f(x) = (1/√p) Σ_i a_i σ(⟨w_i, x⟩); rows of W0 uniform on the unit sphere
-    (or N(0, I_d/d)).</li>
-<li>One gradient step on W with the square loss on n0 = α0·d fresh samples, step
-    η = η̃·√p (each row moves by O(1)); α0 → ∞ is the population gradient.</li>
-<li>Readout: ridge on n = α·d fresh samples, penalty λ|a|² added to the <b>sum</b> of
-    squared residuals (sum convention); the engine uses λ_int = λ p/n.</li>
-<li>p = round(β d), n = round(α d), n0 = round(α0 d). Learning curves use n/p
-    (samples per feature) or n/d.</li>
-<li>Spectrum: eigenvalues of (1/n) ΦᵀΦ (p×p), Φ = σ(F X) the n×p features; outliers are
-    of order p and shown on their own log axis.</li>
-<li>Test error E(y − f̂(x))² includes the noise Δ; training error is the mean squared
-    residual on the n readout samples.</li>
-</ul>
-"""
 
 
 class MainWindow(QMainWindow):
@@ -247,8 +229,11 @@ class MainWindow(QMainWindow):
         self._build_view_menu(mb.addMenu("&View"))
 
         help_menu = mb.addMenu("&Help")
-        self.add_action(help_menu, "&Conventions…", self._on_conventions_triggered, "F1")
-        self.add_action(help_menu, "&About", self._on_about_triggered)
+        self.add_action(help_menu, "&User guide", self._on_user_guide_triggered, "F1")
+        self.add_action(help_menu, "&Model and conventions", self._on_model_doc_triggered)
+        self.add_action(help_menu, "&Command line", self._on_cli_doc_triggered)
+        help_menu.addSeparator()
+        self.add_action(help_menu, "&About Feature Spectrum Lab", self._on_about_triggered)
 
     def _build_view_menu(self, view: QMenu) -> None:
         self.act_log_x = self.add_action(view, "Log x axis (current plot)",
@@ -296,6 +281,7 @@ class MainWindow(QMainWindow):
         self.tabs.currentChanged.connect(self._on_tabs_changed)
         for plot in self.plot_list:
             plot.sig_status.connect(self._on_plot_status)
+        self.info.sig_doc_link.connect(self._on_info_doc_link)
         t, s = self.theory_tasks, self.sim_tasks
         t.sig_stage.connect(self._on_theory_stage)
         t.sig_result.connect(self._on_theory_result)
@@ -471,8 +457,7 @@ class MainWindow(QMainWindow):
         bundle = update.bundle
         label = bundle.config.curve_models()[0][0]
         point = bundle.snapshot[0] if bundle.snapshot else None
-        self.info.set_theory(point, bundle.run.message if bundle.run else "", label)
-        self.info.set_warnings(list(bundle.warnings))
+        self.info.set_theory(point, label, bundle.warnings)
         self.banner.hide_error("theory")
 
     @Slot(int, object)
@@ -489,6 +474,7 @@ class MainWindow(QMainWindow):
     def _on_theory_error(self, _run_id: int, failure: TaskFailure) -> None:
         self.banner.show_error(f"Theory failed: {failure.message}", failure.traceback,
                                source="theory")
+        self.info.set_failure(failure.message)
         self.theory_label.setText("theory: failed")
 
     @Slot(int)
@@ -659,15 +645,24 @@ class MainWindow(QMainWindow):
         self.readout_label.setText(text)
 
     @Slot()
-    def _on_conventions_triggered(self) -> None:
-        QMessageBox.information(self, "Conventions", CONVENTIONS_HTML)
+    def _on_user_guide_triggered(self) -> None:
+        show_user_guide(self)
+
+    @Slot()
+    def _on_model_doc_triggered(self) -> None:
+        show_user_guide(self, "model.md")
+
+    @Slot()
+    def _on_cli_doc_triggered(self) -> None:
+        show_user_guide(self, "cli.md")
+
+    @Slot(str)
+    def _on_info_doc_link(self, link: str) -> None:
+        show_user_guide(self, link)
 
     @Slot()
     def _on_about_triggered(self) -> None:
-        QMessageBox.about(self, "About Feature Spectrum Lab",
-                          "Feature Spectrum Lab: the spectrum of learned features after one "
-                          "large gradient step — network, spiked random features and random "
-                          "matrix theory (Dandi et al. 2024, Cui et al. 2024).")
+        show_about(self)
 
     # ================================================================== settings, close
     def _restore_settings(self) -> None:
