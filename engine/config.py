@@ -2,7 +2,8 @@
 
 Every key's type, range, default and meaning is declared once, as data: the
 :class:`Rule` tables of :data:`SECTIONS` (``config``, ``model``, ``model.a_law``,
-``run``, ``run.sweep``, ``run.curves[i]``, ``numerics``), with the constraints that
+``run``, ``run.sweep``, ``run.grid``, ``run.grid.{x,y}``, ``run.curves[i]``,
+``numerics``), with the constraints that
 tie keys together and the named limits of :data:`LIMITS`. The frozen dataclasses read
 their defaults from these tables and validate against them on construction, and
 docs/configuration.md is rendered from them (``python tools/gen_config_docs.py``).
@@ -67,6 +68,7 @@ SEEDS_MAX = 1000
 SEED_MAX = 2**32 - 1
 SWEEP_MAX = 1000
 CURVES_MAX = 20
+GRID_MAX = 40000
 N_TEST_MAX = 10**6
 LABEL_CHARS_MAX = 100
 ACTIVATION_CHARS_MAX = 500
@@ -104,6 +106,10 @@ LIMITS: dict[str, str] = {
     "SWEEP_MAX": "Most values of a sweep.",
     "CURVES_MAX": "Most curves of a run (a legend with more is unreadable); a run computes "
                   "curves x sweep values points.",
+    "GRID_MAX": "Most points of a grid run: cells (x values times y values) times curves. "
+                "Each point is a model (about 40 µs to build and check) and a theory "
+                "solve (a few ms), so 40000 points take minutes of theory, not hours; "
+                "e.g. 200 x 200 cells, or 60 x 60 cells for 11 curves.",
     "N_TEST_MAX": "Largest fresh test set of a simulation.",
     "LABEL_CHARS_MAX": "Longest curve label (a legend entry).",
     "ACTIVATION_CHARS_MAX": "Longest activation expression (the safe parser's own bound).",
@@ -574,6 +580,33 @@ def _something_to_compute(values: Mapping[str, Any]) -> str | None:
     return "must name at least one model when run.theory is false (nothing to compute)"
 
 
+def _one_of_sweep_and_grid(values: Mapping[str, Any]) -> str | None:
+    if values["grid"] is None or values["sweep"] is None:
+        return None
+    return "cannot be given together with run.sweep: a run varies one parameter (sweep) " \
+           "or two (grid)"
+
+
+def _grid_points_bounded(values: Mapping[str, Any]) -> str | None:
+    grid = values["grid"]
+    if grid is None:
+        return None
+    curves = max(1, len(values["curves"]))
+    points = grid.size * curves
+    if points <= GRID_MAX:
+        return None
+    ny, nx = grid.shape
+    return (f"has {nx} x {ny} cells for {curves} curve(s), {points} points; at most "
+            f"{GRID_MAX} (GRID_MAX)")
+
+
+def _grid_axes_differ(values: Mapping[str, Any]) -> str | None:
+    if values["x"].param != values["y"].param:
+        return None
+    return (f"must vary another parameter than run.grid.x, got param "
+            f"{_show(values['y'].param)} for both")
+
+
 def _number(name: str, default: Any, lo: float, hi: float, meaning: str, *,
             integer: bool = False, lo_open: bool = False, null: str = "",
             limits: tuple[str, ...] = ()) -> Rule:
@@ -658,6 +691,9 @@ RUN = Section("run", "What to compute, how often, and over which parameter value
          "training and test errors (usually with a sweep).", choices=RUN_KINDS),
     Rule("sweep", "object", None, "One model parameter varied over a list of values.",
          section="run.sweep", null="no sweep: one point, the model as given"),
+    Rule("grid", "object", None, "Two model parameters varied together: every cell of the "
+         "grid x values × y values is a point (a phase diagram). A run has at most one of "
+         "sweep and grid.", section="run.grid", null="no grid", limits=("GRID_MAX",)),
     Rule("theory", "boolean", True, "Solve the theory (the d → ∞ limit)."),
     Rule("simulate", "list", SIM_MODELS, "Models to simulate at finite d: network (the "
          "two-layer network with its real gradient step) and srf (the equivalent spiked "
@@ -678,6 +714,9 @@ RUN = Section("run", "What to compute, how often, and over which parameter value
 ), (
     Constraint(("simulate", "theory"), "something to compute: theory true or a model to "
                "simulate", _something_to_compute),
+    Constraint(("grid", "sweep"), "at most one of sweep and grid", _one_of_sweep_and_grid),
+    Constraint(("grid", "curves"), "a grid's cells times the curves: at most GRID_MAX points",
+               _grid_points_bounded),
 ))
 
 SWEEP = Section("run.sweep", "One model parameter varied over a list of values.", (
@@ -686,6 +725,21 @@ SWEEP = Section("run.sweep", "One model parameter varied over a list of values."
          "(null allowed for alpha0: the large-batch limit).", min_items=1,
          max_items=SWEEP_MAX, limits=("SWEEP_MAX",)),
 ))
+
+GRID = Section("run.grid", (
+    "Two model parameters varied together (a phase diagram). Point (ix, iy) of a curve has "
+    "x.param = x.values[ix] and y.param = y.values[iy]; points are numbered row by row, "
+    "index = iy·nx + ix with nx the number of x values, and a result lists every per-point "
+    "quantity as rows [iy][ix]."), (
+    Rule("x", "object", REQUIRED, "The parameter along a row and its values.",
+         section="run.grid.{x,y}"),
+    Rule("y", "object", REQUIRED, "The parameter across rows and its values.",
+         section="run.grid.{x,y}"),
+), (
+    Constraint(("y", "x"), "x and y vary different parameters", _grid_axes_differ),
+))
+
+GRID_AXIS = Section("run.grid.{x,y}", "One axis of a grid, written like a sweep.", SWEEP.rules)
 
 CURVE = Section("run.curves[i]", "One curve: a label and the model values it changes.", (
     Rule("label", "text", REQUIRED, "The curve's name in legends and exports.",
@@ -709,7 +763,8 @@ NUMERICS = Section("numerics", "Numerics of the theory solver ([numerics](model.
 ))
 
 #: Every section of the format, in the order of the documentation.
-SECTIONS: tuple[Section, ...] = (CONFIG, MODEL, A_LAW, RUN, SWEEP, CURVE, NUMERICS)
+SECTIONS: tuple[Section, ...] = (CONFIG, MODEL, A_LAW, RUN, SWEEP, GRID, GRID_AXIS, CURVE,
+                                 NUMERICS)
 
 
 def _rekey(exc: ConfigError, old: str, new: str) -> ConfigError:
@@ -879,7 +934,7 @@ def _check_model_value(name: str, value: Any, key: str) -> Any:
 
 
 def _check_axis(param: Any, values: Any, key: str) -> tuple[str, tuple[Any, ...]]:
-    """A parameter and its values (``run.sweep``; a 2-D grid would check each axis so)."""
+    """A parameter and its values (``run.sweep``, each axis of ``run.grid``)."""
     param = SWEEP["param"].check(param, f"{key}.param")
     values = SWEEP["values"].check(values, f"{key}.values")
     return param, tuple(_check_model_value(param, v, f"{key}.values[{i}]")
@@ -912,6 +967,81 @@ class Sweep:
 
     def to_dict(self) -> dict[str, Any]:
         return {"param": self.param, "values": list(self.values)}
+
+
+#: The key of a grid axis that does not know its name (rekeyed by Grid.from_dict).
+_AXIS = "run.grid.{x,y}"
+
+
+@dataclass(frozen=True)
+class GridAxis:
+    """One axis of a grid: a parameter and its values (:data:`GRID_AXIS`, as a sweep).
+
+    Attributes
+    ----------
+    param : str
+        One of :data:`SWEEPABLE`.
+    values : tuple
+        Its values (``None`` allowed for ``alpha0``: the large-batch limit).
+    """
+
+    param: str
+    values: tuple[Any, ...]
+
+    def __post_init__(self) -> None:
+        _, values = _check_axis(self.param, self.values, _AXIS)
+        object.__setattr__(self, "values", values)
+
+    @classmethod
+    def from_dict(cls, data: Any, key: str = _AXIS) -> GridAxis:
+        """Build from ``{"param", "values"}``; errors name ``key`` (``run.grid.x``)."""
+        try:
+            GRID_AXIS.check_keys(data, _AXIS)
+            return cls(data["param"], data["values"])
+        except ConfigError as exc:
+            raise _rekey(exc, _AXIS, key) from None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"param": self.param, "values": list(self.values)}
+
+
+@dataclass(frozen=True)
+class Grid:
+    """Two parameters varied together (:data:`GRID`): the cells ``x.values x y.values``.
+
+    Point ``(ix, iy)`` sets ``x.param = x.values[ix]`` and ``y.param = y.values[iy]``;
+    :meth:`Config.points` numbers the cells row by row, ``index = iy * nx + ix``.
+    """
+
+    x: GridAxis
+    y: GridAxis
+
+    def __post_init__(self) -> None:
+        GRID.validate(self, "run.grid")
+        GRID.check_constraints({"x": self.x, "y": self.y}, "run.grid")
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(ny, nx)``: rows (y values) by columns (x values), as results nest them."""
+        return len(self.y.values), len(self.x.values)
+
+    @property
+    def size(self) -> int:
+        """Number of cells ``nx * ny``."""
+        return len(self.x.values) * len(self.y.values)
+
+    def cells(self) -> tuple[tuple[Any, Any], ...]:
+        """``(x, y)`` of every cell, row by row (the order of :meth:`Config.points`)."""
+        return tuple((x, y) for y in self.y.values for x in self.x.values)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Grid:
+        GRID.check_keys(data, "run.grid")
+        return cls(GridAxis.from_dict(data["x"], "run.grid.x"),
+                   GridAxis.from_dict(data["y"], "run.grid.y"))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"x": self.x.to_dict(), "y": self.y.to_dict()}
 
 
 #: The key of a curve that does not know its index (rekeyed by Curve.from_dict).
@@ -974,6 +1104,8 @@ class RunConfig:
     ----------
     kind : {"spectrum", "weights", "errors"}
     sweep : Sweep or None
+    grid : Grid or None
+        Two parameters varied together (at most one of ``sweep`` and ``grid``).
     theory : bool
         Solve the theory (docs/model.md).
     simulate : tuple of str
@@ -991,6 +1123,7 @@ class RunConfig:
 
     kind: str = _default(RUN, "kind")
     sweep: Sweep | None = _default(RUN, "sweep")
+    grid: Grid | None = _default(RUN, "grid")
     theory: bool = _default(RUN, "theory")
     simulate: tuple[str, ...] = _default(RUN, "simulate")
     seeds: tuple[int, ...] = _default(RUN, "seeds")
@@ -1007,6 +1140,8 @@ class RunConfig:
         kwargs = dict(RUN.check_keys(data, "run"))
         if kwargs.get("sweep") is not None:
             kwargs["sweep"] = Sweep.from_dict(kwargs["sweep"])
+        if kwargs.get("grid") is not None:
+            kwargs["grid"] = Grid.from_dict(kwargs["grid"])
         if kwargs.get("curves") is not None:
             # The list's length is checked before any of its curves is built.
             curves = RUN["curves"].check_size(kwargs["curves"], "run.curves")
@@ -1019,6 +1154,7 @@ class RunConfig:
         return {
             "kind": self.kind,
             "sweep": None if self.sweep is None else self.sweep.to_dict(),
+            "grid": None if self.grid is None else self.grid.to_dict(),
             "theory": self.theory,
             "simulate": list(self.simulate),
             "seeds": list(self.seeds),
@@ -1084,13 +1220,15 @@ class Point:
     curve : int
         Index of the curve (0 without ``run.curves``).
     index : int
-        Index of the point on its curve (the sweep value's index; 0 without a sweep).
+        Index of the point on its curve: the sweep value's index; for a grid
+        ``iy * nx + ix`` (row by row, ``nx`` x values a row); 0 without either.
     label : str
         The curve's label (``""`` without ``run.curves``).
     value : Any
-        The swept parameter's value (``None`` without a sweep).
+        The swept parameter's value; for a grid the pair ``(x_value, y_value)``;
+        ``None`` without either.
     model : ModelConfig
-        The model at this point: curve overrides, then the sweep value.
+        The model at this point: curve overrides, then the sweep value (or grid cell).
     """
 
     curve: int
@@ -1140,21 +1278,49 @@ class Config:
         self._check_points()
 
     def _check_points(self) -> None:
-        """Every point (curve x sweep value) must be a valid model; errors name the key
-        that the curve (``run.curves[i].set.<key>``) or the sweep
-        (``run.sweep.values[i]``) set."""
+        """Every point (curve x sweep value or grid cell) must be a valid model; errors
+        name the key that the curve (``run.curves[i].set.<key>``), the sweep
+        (``run.sweep.values[i]``) or the grid (``run.grid.x.values[i]``) set."""
         base = self.model._values()
-        sweep = self.run.sweep
+        sweep, grid = self.run.sweep, self.run.grid
         for ci, curve in enumerate(self.run.curves or (None,)):
             over = {} if curve is None else curve.overrides
             values = {**base, **over}
             set_by = {k: f"run.curves[{ci}].set.{k}" for k in over}
+            if grid is not None:
+                self._check_grid_points(values, set_by)
+                continue
             if sweep is None:
                 MODEL.check_constraints(values, "model", set_by)
                 continue
             for i, v in enumerate(sweep.values):
                 MODEL.check_constraints({**values, sweep.param: v}, "model",
                                         {**set_by, sweep.param: f"run.sweep.values[{i}]"})
+
+    def _check_grid_points(self, values: dict[str, Any], set_by: dict[str, str]) -> None:
+        """The cells of ``run.grid`` on one curve (``values``: the curve's model).
+
+        When no constraint ties the two parameters together, each axis is checked alone
+        (the other at the curve's value): the same verdict as every cell, in nx + ny
+        checks instead of nx * ny.
+        """
+        grid = self.run.grid
+        assert grid is not None
+        px, py = grid.x.param, grid.y.param
+        tied = any(px in c.keys and py in c.keys for c in MODEL.constraints)
+        if tied:
+            cells = [((ix, x), (iy, y)) for iy, y in enumerate(grid.y.values)
+                     for ix, x in enumerate(grid.x.values)]
+        else:
+            cells = [((ix, x), (None, values[py])) for ix, x in enumerate(grid.x.values)]
+            cells += [((None, values[px]), (iy, y)) for iy, y in enumerate(grid.y.values)]
+        for (ix, x), (iy, y) in cells:
+            by = dict(set_by)
+            if ix is not None:
+                by[px] = f"run.grid.x.values[{ix}]"
+            if iy is not None:
+                by[py] = f"run.grid.y.values[{iy}]"
+            MODEL.check_constraints({**values, px: x, py: y}, "model", by)
 
     @classmethod
     def from_dict(cls, data: Any) -> Config:
@@ -1198,7 +1364,7 @@ class Config:
     def with_model(self, **changes: Any) -> Config:
         return replace(self, model=self.model.with_(**changes))
 
-    # The one expansion of curves x sweep values into points -------------------------
+    # The one expansion of curves x sweep values (or grid cells) into points ------------
     def curve_models(self) -> tuple[tuple[str, ModelConfig], ...]:
         """``(label, model)`` of every curve: the model with the curve's overrides.
 
@@ -1209,29 +1375,53 @@ class Config:
         return tuple((c.label, self.model.with_(**c.overrides)) for c in self.run.curves)
 
     def sweep_values(self) -> tuple[Any, ...]:
-        """The values of ``run.sweep`` (``(None,)``: one point, the model as given)."""
+        """The values of the points of one curve, in point order: those of ``run.sweep``,
+        the cells ``(x, y)`` of ``run.grid`` row by row, or ``(None,)`` (one point, the
+        model as given)."""
+        if self.run.grid is not None:
+            return self.run.grid.cells()
         return self.run.sweep.values if self.run.sweep is not None else (None,)
 
     def points(self) -> tuple[Point, ...]:
         """Every parameter point of the run: curves x sweep values, curve by curve.
 
-        Used by the runner, the memory guard, the GUI and the exports, so that they all
-        agree on what point ``(curve, index)`` is.
+        With ``run.grid`` a curve's points are its cells row by row: point
+        ``index = iy * nx + ix`` (``nx`` the number of x values) has
+        ``value = (x.values[ix], y.values[iy])``. Used by the runner, the memory guard,
+        the GUI and the exports, so that they all agree on what point ``(curve, index)``
+        is. Built once per config (a grid's thousands of models are not rebuilt on
+        every call).
         """
-        sweep = self.run.sweep
+        cached = self.__dict__.get("_points")
+        if cached is not None:
+            return cached
+        sweep, grid = self.run.sweep, self.run.grid
         out = []
         for ci, (label, base) in enumerate(self.curve_models()):
             for pi, value in enumerate(self.sweep_values()):
-                model = base if sweep is None else base.with_(**{sweep.param: value})
+                if grid is not None:
+                    model = base.with_(**{grid.x.param: value[0], grid.y.param: value[1]})
+                elif sweep is not None:
+                    model = base.with_(**{sweep.param: value})
+                else:
+                    model = base
                 out.append(Point(curve=ci, index=pi, label=label, value=value, model=model))
-        return tuple(out)
+        points = tuple(out)
+        # A frozen dataclass: the memo bypasses __setattr__; it is no field (eq, hash
+        # and to_dict ignore it) and is dropped when pickled (__getstate__).
+        object.__setattr__(self, "_points", points)
+        return points
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "_points"}
 
     def with_run(self, **changes: Any) -> Config:
         return replace(self, run=replace(self.run, **changes))
 
 
 _OBJECT_TYPES.update({"model": ModelConfig, "model.a_law": ALaw, "run": RunConfig,
-                      "run.sweep": Sweep, "run.curves[i]": Curve, "numerics": NumericsConfig})
+                      "run.sweep": Sweep, "run.grid": Grid, "run.grid.{x,y}": GridAxis,
+                      "run.curves[i]": Curve, "numerics": NumericsConfig})
 
 
 # --------------------------------------------------------------------------- JSON files
