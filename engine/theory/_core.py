@@ -1,12 +1,12 @@
 """Shared machinery: per-model grids and coefficients, the K-dimensional map, Newton.
 
-The unknowns of docs/model.md#spectrum-of-the-feature-covariance for one spectral parameter ``z``
-are ``g in C^K`` and
-``tau in C^{K x K}``; they are stored flattened as ``x = (g, vec(tau))`` of length
-``N = K + K^2`` and solved for a whole batch of ``z`` at once (all linear algebra on
-stacked arrays). The map is holomorphic, so the Jacobian of ``x -> Phi(x)`` is
-complex-linear: it is computed analytically by pushing the ``N`` unit tangents
-through the map (forward mode), batched with the base point.
+The unknowns of docs/model.md#spectrum-of-the-feature-covariance for one spectral parameter
+``z`` are ``g in C^K`` and ``tau in C^{K x K}``, stored flattened as ``x = (g, vec(tau))``
+of length ``N = K + K^2``; a whole batch of ``z`` is solved at once (all linear algebra on
+stacked arrays). Newton does not move ``x`` itself: the map sees ``tau`` only through
+``delta(kappa)``, which lives in a space of dimension ``r <= min(Q, K + K^2)``, so Newton
+works in the reduced unknowns ``u = (g, y)`` of :mod:`engine.theory._reduced` (length
+``K + r``; 50 instead of 272 for K = 16) and reports ``x`` and its residual as before.
 """
 
 from __future__ import annotations
@@ -21,6 +21,18 @@ from engine.activations import gauss_hermite
 from engine.config import ModelConfig, NumericsConfig
 from engine.errors import ConvergenceError
 from engine.results import SRFParams
+from engine.theory._blas import matmul as mm
+from engine.theory._guard import require_finite, safe_inv
+from engine.theory._reduced import (
+    Reduction,
+    broyden_update,
+    build_reduction,
+    evaluate,
+    full_residual,
+    inverse_jacobian,
+    reduce_x,
+    w_level,
+)
 from engine.theory.coefficients import conditional_coefficients
 from engine.theory.mapping import equivalent_srf
 
@@ -43,6 +55,11 @@ class ModelData:
     M2 : ndarray (K*K, Q)
         ``m1_k m1_l`` flattened (the coordinates ``X`` of ``C(kappa)``).
     srf : SRFParams
+    red : Reduction
+        The reduced parametrisation Newton works in (:mod:`engine.theory._reduced`).
+    m1_c, m1_tc, ms2_c, ms2_tc : ndarray
+        Complex, contiguous copies of ``m1``, ``m1^T``, ``ms2``, ``ms2^T``: the batches
+        are complex, and numpy would otherwise cast the real matrix at every product.
     """
 
     K: int
@@ -57,16 +74,11 @@ class ModelData:
     ms2: np.ndarray
     M2: np.ndarray
     srf: SRFParams
-    PA: np.ndarray | None = None
-    Pb: np.ndarray | None = None
-    # Complex, contiguous copies of the matrices multiplied with complex batches: numpy
-    # would otherwise cast them at every product (5x slower with threaded BLAS).
-    m2_c: np.ndarray | None = None
-    m2_tc: np.ndarray | None = None
-    ms2_c: np.ndarray | None = None
-    ms2_tc: np.ndarray | None = None
-    pa_tc: np.ndarray | None = None
-    pb_tc: np.ndarray | None = None
+    red: Reduction
+    m1_c: np.ndarray
+    m1_tc: np.ndarray
+    ms2_c: np.ndarray
+    ms2_tc: np.ndarray
 
     @property
     def N(self) -> int:
@@ -90,6 +102,17 @@ def model_data(model: ModelConfig, numerics: NumericsConfig) -> ModelData:
 @lru_cache(maxsize=128)
 def _model_data(key: tuple, beta: float, alpha: float, q_kappa: int, q_inner: int,
                 model: ModelConfig) -> ModelData:
+    # Everything but beta and alpha (the coefficients, the reduction) is shared along a
+    # learning curve in alpha or beta; the sRF constants are cheap and quote beta.
+    parts = dict(_grid_data(key, int(q_kappa), int(q_inner), model.with_(beta=1.0, alpha=2.0)))
+    parts["srf"] = equivalent_srf(model)
+    return ModelData(beta=float(beta), alpha=float(alpha), c0=float(beta) / float(alpha),
+                     **parts)
+
+
+@lru_cache(maxsize=64)
+def _grid_data(key: tuple, q_kappa: int, q_inner: int, model: ModelConfig) -> dict:
+    """The sRF parameters, coefficients and reduction of a model (not beta, alpha)."""
     srf = equivalent_srf(model)
     bad = np.nonzero(srf.s <= 1e-10)[0]
     if bad.size:
@@ -100,38 +123,36 @@ def _model_data(key: tuple, beta: float, alpha: float, q_kappa: int, q_inner: in
             "no longer depend on x_perp and the theory does not apply "
             "(docs/model.md#conditional-gaussian-equivalence); "
             "change eta_tilde or the law of a")
-    kappa, omega = gauss_hermite(int(q_kappa))
+    kappa, omega = gauss_hermite(q_kappa)
     m0, m1, ms2 = conditional_coefficients(model.sigma, srf.s, srf.u, kappa, q_inner)
     K = len(srf.a)
-    M2 = (m1[:, None, :] * m1[None, :, :]).reshape(K * K, -1)
-    c0 = float(beta) / float(alpha)
-    # d delta / dx_j (N, Q) is constant (delta is linear in x); pre-multiply it by the
-    # coordinates so that the Jacobian of (A, b) is one matrix product per Newton step.
-    ddelta = c0 * np.concatenate([srf.pi[:, None] * ms2, M2], axis=0)
-    PA = (ddelta[:, None, :] * M2[None, :, :]).reshape(-1, M2.shape[1])
-    Pb = (ddelta[:, None, :] * ms2[None, :, :]).reshape(-1, ms2.shape[1])
-    return ModelData(K=K, pi=srf.pi, beta=float(beta), alpha=float(alpha), c0=c0,
-                     kappa=np.asarray(kappa), omega=np.asarray(omega), m0=m0, m1=m1,
-                     ms2=ms2, M2=M2, srf=srf, PA=PA, Pb=Pb,
-                     m2_c=M2.astype(complex), m2_tc=np.ascontiguousarray(M2.T, dtype=complex),
-                     ms2_c=ms2.astype(complex),
-                     ms2_tc=np.ascontiguousarray(ms2.T, dtype=complex),
-                     pa_tc=np.ascontiguousarray(PA.T, dtype=complex),
-                     pb_tc=np.ascontiguousarray(Pb.T, dtype=complex))
-
-
-def _mm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``a @ b`` for 2-d arrays as a stack of row products.
-
-    The solver's products are small (inner or outer size K^2, Q = 80) and many. As plain
-    GEMMs, OpenBLAS threads them, and on a loaded 2-core machine each one then waited
-    10-15 ms for its threads (measured); the stacked form ``(B,1,Q) @ (Q,M)`` runs one
-    tiny product per row, single-threaded, in well under a millisecond.
-    """
-    return (a[:, None, :] @ b)[:, 0, :]
+    with np.errstate(all="ignore"):
+        M2 = (m1[:, None, :] * m1[None, :, :]).reshape(K * K, -1)
+        scale = float(srf.pi @ ((m1**2 + ms2) @ omega))
+    # Finite coefficients can still have a non-finite second moment (values ~1e200).
+    require_finite("spectral equations", "the feature variance E[mu1^2 + mus2] overflows",
+                   scale, M2)
+    return dict(K=K, pi=srf.pi, kappa=np.asarray(kappa), omega=np.asarray(omega), m0=m0,
+                m1=m1, ms2=ms2, M2=M2, srf=srf, red=build_reduction(m1, ms2, srf.pi),
+                m1_c=m1.astype(complex), m1_tc=np.ascontiguousarray(m1.T, dtype=complex),
+                ms2_c=ms2.astype(complex), ms2_tc=np.ascontiguousarray(ms2.T, dtype=complex))
 
 
 # --------------------------------------------------------------------------- the map
+
+
+def delta_of_x(x: np.ndarray, D: ModelData) -> np.ndarray:
+    """``delta(kappa)`` (B, Q) of the unknowns ``x = (g, vec tau)`` (real or complex)."""
+    K = D.K
+    g = x[:, :K]
+    tau = x[:, K:].reshape(-1, K, K)
+    if np.iscomplexobj(x):
+        m1, ms2 = D.m1_c, D.ms2_c
+    else:
+        m1, ms2 = D.m1, D.ms2
+    # Stacked per point, each product small: see engine.theory._blas.
+    quad = np.einsum("bkq,kq->bq", mm(tau, m1), m1)
+    return D.c0 * (quad + mm((g * D.pi)[:, None, :], ms2)[:, 0, :])
 
 
 def averages(x: np.ndarray, D: ModelData) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -139,21 +160,14 @@ def averages(x: np.ndarray, D: ModelData) -> tuple[np.ndarray, np.ndarray, np.nd
 
     Returns ``w = 1/(1+delta)`` of shape (B, Q) too.
     """
-    K = D.K
-    g = x[:, :K]
-    tau = x[:, K:]
+    w = 1.0 / (1.0 + delta_of_x(x, D))
+    ww = w * D.omega
     if np.iscomplexobj(x):
-        delta = D.c0 * (_mm(tau, D.m2_c) + _mm(g * D.pi, D.ms2_c))
-        w = 1.0 / (1.0 + delta)
-        ww = w * D.omega
-        A = _mm(ww, D.m2_tc).reshape(-1, K, K)
-        b = _mm(ww, D.ms2_tc)
+        A = mm(D.m1_c * ww[:, None, :], D.m1_tc)
+        b = mm(ww[:, None, :], D.ms2_tc)[:, 0, :]
     else:
-        delta = D.c0 * (tau @ D.M2 + (g * D.pi) @ D.ms2)
-        w = 1.0 / (1.0 + delta)
-        ww = w * D.omega
-        A = (ww @ D.M2.T).reshape(-1, K, K)
-        b = ww @ D.ms2.T
+        A = mm(D.m1 * ww[:, None, :], D.m1.T)
+        b = mm(ww[:, None, :], D.ms2.T)[:, 0, :]
     return w, A, b
 
 
@@ -167,8 +181,8 @@ def inner_map(g: np.ndarray, A: np.ndarray, b: np.ndarray, z: np.ndarray, D: Mod
     K = D.K
     X = D.pi * g
     M = np.eye(K) + D.beta * X[:, :, None] * A
-    Minv = np.linalg.inv(M)
-    AM = A @ Minv
+    Minv = safe_inv(M)
+    AM = mm(A, Minv)
     gn = 1.0 / (b - z[:, None] + np.einsum("bkk->bk", AM))
     taun = Minv * X[:, None, :]
     return gn, taun
@@ -177,6 +191,9 @@ def inner_map(g: np.ndarray, A: np.ndarray, b: np.ndarray, z: np.ndarray, D: Mod
 def phi(x: np.ndarray, z: np.ndarray, D: ModelData) -> np.ndarray:
     """The full map ``x -> Phi(x)`` for a batch (B, N) at spectral parameters z (B,)."""
     K = D.K
+    if np.iscomplexobj(x):
+        wl = w_level(x[:, :K], delta_of_x(x, D), z, D, need_delta=False)
+        return np.concatenate([wl.gn, wl.T.reshape(-1, K * K)], axis=1)
     _, A, b = averages(x, D)
     gn, taun = inner_map(x[:, :K], A, b, z, D)
     return np.concatenate([gn, taun.reshape(-1, K * K)], axis=1)
@@ -184,29 +201,31 @@ def phi(x: np.ndarray, z: np.ndarray, D: ModelData) -> np.ndarray:
 
 def phi_and_jacobian(x: np.ndarray, z: np.ndarray, D: ModelData
                      ) -> tuple[np.ndarray, np.ndarray]:
-    """``Phi(x)`` (B, N) and its Jacobian ``dPhi/dx`` (B, N, N), analytically.
+    """``Phi(x)`` (B, N) and its Jacobian ``dPhi/dx`` (B, N, N) in the full unknowns.
 
-    Forward mode: the ``N`` unit tangents are pushed through the map together.
+    Forward mode: the ``N`` unit tangents are pushed through the map together. The
+    solver works in the reduced unknowns instead (cost ``O(Q N K^2)`` per ``z`` here);
+    this is the reference the reduced Jacobian is checked against: ``Phi`` and ``Psi``
+    are compositions of the same two maps in opposite orders, so their Jacobians share
+    their nonzero eigenvalues.
     """
     K = D.K
     N = D.N
     B = x.shape[0]
     g = x[:, :K]
-    tau = x[:, K:]
-    delta = D.c0 * (_mm(tau, D.m2_c) + _mm(g * D.pi, D.ms2_c))    # (B, Q)
-    w = 1.0 / (1.0 + delta)
+    w, A, b = averages(x, D)
     ww = w * D.omega
-    A = _mm(ww, D.m2_tc).reshape(B, K, K)
-    b = _mm(ww, D.ms2_tc)
-    # dA_j = -E[w^2 m1 m1^T d delta_j], db_j = -E[w^2 ms2 d delta_j] (PA, Pb precomputed).
-    w2 = -(w * ww)
-    dA = _mm(w2, D.pa_tc).reshape(B, N, K, K)
-    db = _mm(w2, D.pb_tc).reshape(B, N, K)
+    # d delta / d x_j (N, Q) is constant: delta is linear in x.
+    ddelta = D.c0 * np.concatenate([D.pi[:, None] * D.ms2, D.M2], axis=0)
+    # dA_j = -E[w^2 m1 m1^T d delta_j], db_j = -E[w^2 ms2 d delta_j].
+    w2 = -(w * ww)[:, None, :] * ddelta[None, :, :]               # (B, N, Q)
+    dA = (w2 @ D.M2.T).reshape(B, N, K, K)
+    db = w2 @ D.ms2.T
     X = D.pi * g
     dX = np.zeros((N, K))
     dX[np.arange(K), np.arange(K)] = D.pi                         # dX/dg_k
     M = np.eye(K) + D.beta * X[:, :, None] * A
-    Minv = np.linalg.inv(M)
+    Minv = safe_inv(M)
     AM = A @ Minv
     gn = 1.0 / (b - z[:, None] + np.einsum("bkk->bk", AM))
     taun = Minv * X[:, None, :]
@@ -261,56 +280,91 @@ def damped_fixed_point(x: np.ndarray, z: np.ndarray, D: ModelData, n: int,
 
 def newton(x: np.ndarray, z: np.ndarray, D: ModelData, tol: float, max_iter: int = 30
            ) -> NewtonOut:
-    """Batched Newton on ``F(x) = x - Phi(x)`` with backtracking and a branch check.
+    """Batched quasi-Newton for ``x = Phi(x)`` with backtracking and a branch check.
 
-    Points stop as soon as their scaled residual ``max|F| / max(1, max|x|)`` is below
-    ``tol``. Steps that increase the residual or leave the branch ``Im g >= 0`` are
-    halved (up to 8 times).
+    Works in the reduced unknowns ``u = (g, y)`` (:mod:`engine.theory._reduced`),
+    starting from ``u(x)``. The first step of each point uses the exact (analytic)
+    Jacobian; later steps update its inverse by Broyden's formula, and the exact Jacobian
+    is computed anew at the current point whenever a step fails or the residual falls by
+    less than half. Steps backtrack on the reduced residual and must keep ``Im g >= 0``
+    (halved up to 8 times). The stopping test and the returned residual are those of the
+    full parametrisation: a point stops when ``max|x - Phi(x)| / max(1, max|x|) <= tol``.
     """
-    x = np.array(x, dtype=complex)
     z = np.asarray(z, dtype=complex)
-    B, N = x.shape
-    eye = np.eye(N)
-    F = x - phi(x, z, D)
-    r = _resid(F, x)
-    r[~np.isfinite(r)] = np.inf
+    with np.errstate(all="ignore"):
+        u = reduce_x(np.array(x, dtype=complex), D)
+        F, ru, xu, dn = evaluate(u, z, D)
+        r = full_residual(xu, dn, z, D)
+    B, n = u.shape
     n_iter = np.zeros(B, dtype=int)
     stuck = np.zeros(B, dtype=bool)
+    H = np.zeros((B, n, n), dtype=complex)     # inverse Jacobians of F = u - Psi(u)
+    have = np.zeros(B, dtype=bool)
+    exact = np.zeros(B, dtype=bool)
+    state = (u, F, ru, xu, r)
     for _ in range(max_iter):
         act = np.nonzero((r > tol) & ~stuck)[0]
         if act.size == 0:
             break
-        xa, za = x[act], z[act]
-        Pa, Ja = phi_and_jacobian(xa, za, D)
-        Fa = xa - Pa
         with np.errstate(all="ignore"):
-            try:
-                dx = np.linalg.solve(eye - Ja, -Fa[:, :, None])[:, :, 0]
-            except np.linalg.LinAlgError:
-                dx = np.stack([np.linalg.lstsq(eye - Ja[i], -Fa[i], rcond=None)[0]
-                               for i in range(act.size)])
-        ra = _resid(Fa, xa)
-        step = np.ones(act.size)
-        pending = np.arange(act.size)
-        for _ls in range(9):
-            with np.errstate(all="ignore"):
-                xn = xa[pending] + step[pending, None] * dx[pending]
-                rn = _resid(xn - phi(xn, za[pending], D), xn)
-            branch = _branch_ok(xn, za[pending], D.K)
-            good = np.isfinite(rn) & branch & (
-                (rn < ra[pending] * (1.0 - 1e-4 * step[pending])) | (rn <= tol))
-            acc = act[pending[good]]
-            x[acc], r[acc] = xn[good], rn[good]
-            pending = pending[~good]
-            if pending.size == 0:
-                break
-            step[pending] *= 0.5
-        n_iter[act] += 1
-        # No acceptable step: the point is stuck (wrong basin); its caller retries it.
-        stuck[act[pending]] = True
+            new = act[~have[act]]
+            if new.size:
+                H[new] = inverse_jacobian(u[new], z[new], D)
+                have[new] = exact[new] = True
+            du = -mm(H[act], F[act][:, :, None])[:, :, 0]
+            u0, F0, r0 = u[act], F[act], ru[act]
+            pending = _line_search(act, du, state, z, D)
+            n_iter[act] += 1
+            failed = act[pending]
+            # A failed exact Newton step means a wrong basin (the caller retries the
+            # point); a failed quasi-Newton step is retried with the exact Jacobian.
+            stuck[failed[exact[failed]]] = True
+            have[failed] = False
+            ok = np.ones(act.size, dtype=bool)
+            ok[pending] = False
+            _update_inverses(act[ok], u0[ok], F0[ok], r0[ok], state, H, have, exact)
     # A point stuck within 1e3 tol has hit rounding (huge spectral scales): accept it.
-    conv = ((r <= tol) | (stuck & (r <= 1e3 * tol))) & np.all(np.isfinite(x), axis=1)
-    return NewtonOut(x=x, converged=conv, residual=r, n_iter=n_iter)
+    conv = ((r <= tol) | (stuck & (r <= 1e3 * tol))) & np.all(np.isfinite(xu), axis=1)
+    return NewtonOut(x=xu, converged=conv, residual=r, n_iter=n_iter)
+
+
+def _update_inverses(acc: np.ndarray, u0: np.ndarray, F0: np.ndarray, r0: np.ndarray,
+                     state: tuple[np.ndarray, ...], H: np.ndarray, have: np.ndarray,
+                     exact: np.ndarray) -> None:
+    """Broyden-update ``H`` for the points ``acc`` that moved from ``(u0, F0, r0)``."""
+    u, F, ru = state[:3]
+    H[acc], ok = broyden_update(H[acc], u[acc] - u0, F[acc] - F0)
+    exact[acc] = False
+    # Slow progress: the secant model has drifted; use the exact Jacobian next time.
+    have[acc[~ok | (ru[acc] > 0.5 * r0)]] = False
+
+
+def _line_search(act: np.ndarray, du: np.ndarray, state: tuple[np.ndarray, ...],
+                 z: np.ndarray, D: ModelData) -> np.ndarray:
+    """Backtracking along ``du`` for the points ``act``.
+
+    ``state = (u, F, ru, x, r)`` is updated in place for the points whose step is
+    accepted: the reduced residual ``ru`` decreases (Armijo-like) and ``Im g >= 0`` holds.
+    Returns the indices (into ``act``) of the points for which no step was accepted.
+    """
+    u, F, ru, xu, r = state
+    ra = ru[act]
+    step = np.ones(act.size)
+    pending = np.arange(act.size)
+    for _ls in range(9):
+        idx = act[pending]
+        un = u[idx] + step[pending, None] * du[pending]
+        Fn, rn, xn, dn = evaluate(un, z[idx], D)
+        branch = _branch_ok(un, z[idx], D.K) & _branch_ok(xn, z[idx], D.K)
+        good = branch & (rn < ra[pending] * (1.0 - 1e-4 * step[pending]))
+        acc = idx[good]
+        u[acc], F[acc], ru[acc], xu[acc] = un[good], Fn[good], rn[good], xn[good]
+        r[acc] = full_residual(xn[good], dn[good], z[acc], D)
+        pending = pending[~good]
+        if pending.size == 0:
+            break
+        step[pending] *= 0.5
+    return pending
 
 
 def continuation(lam: np.ndarray, D: ModelData, numerics: NumericsConfig, scale: float,
