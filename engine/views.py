@@ -48,8 +48,17 @@ HIST_BINS = 60
 LOG_DECADES = 3.0
 #: The tail's extra spectra use a coarser grid: a fraction of a second each.
 TAIL_GRID = 200
+#: The spectrum's tail frame: this range of the bulk's right edge (x) on a log density.
+TAIL_FRAME = (0.5, 1.15)
+#: Rank plots are thinned to about this many markers (geometric in rank: the largest
+#: eigenvalues, the tail, keep every point).
+TAIL_MARKERS = 300
+#: The learned function is shown for ``|kappa| <= LEARNED_KAPPA_SPAN``.
+LEARNED_KAPPA_SPAN = 3.2
 
 Table = tuple[list[str], np.ndarray]
+#: A plot frame in data units: ``((x_min, x_max), (y_min, y_max))``.
+Frame = tuple[tuple[float, float], tuple[float, float]]
 StageFn = Callable[[str, "TheoryBundle"], None]
 
 
@@ -427,6 +436,97 @@ class SpectrumView(View):
                  if np.size(e)]
         return max(edges) if edges else None
 
+    def curves(self) -> list[tuple[int, str]]:
+        """The curves with something to draw: ``(index, label)``, in index order."""
+        seen: dict[int, str] = {}
+        for item in (*self.theory, *self.sims):
+            seen.setdefault(item.curve, item.label)
+        return sorted(seen.items())
+
+    def outlier_span(self) -> tuple[float, float] | None:
+        """Smallest and largest positive outlier (theory and simulation), or None."""
+        values = np.concatenate([np.zeros(0), *(t.outliers for t in self.theory),
+                                 *(s.outliers for s in self.sims)])
+        values = values[np.isfinite(values) & (values > 0)]
+        if values.size == 0:
+            return None
+        return float(values.min()), float(values.max())
+
+    def _histograms(self, log_bins: bool) -> list[Histogram]:
+        pairs = [(s.after_log, s.before_log) if log_bins else (s.after, s.before)
+                 for s in self.sims]
+        return [h for pair in pairs for h in pair if h is not None]
+
+    def _bulk_top(self) -> float | None:
+        """The right end of the bulk: the theory's edge, else the histograms' last bin."""
+        edge = self.right_edge()
+        if edge is not None and edge > 0:
+            return edge
+        tops = [float(h.edges[-1]) for h in self._histograms(False) if h.edges.size]
+        return max(tops) if tops and max(tops) > 0 else None
+
+    def _densities(self, window: tuple[float, float] | None, log_bins: bool,
+                   theory: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """Positive densities drawn inside ``window`` (all when None): histograms, theory."""
+        def inside(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+            keep = np.isfinite(y) & (y > 0)
+            if window is not None:
+                keep &= (x >= window[0]) & (x <= window[1])
+            return y[keep]
+
+        hist = [inside(0.5 * (h.edges[:-1] + h.edges[1:]), h.density)
+                for h in self._histograms(log_bins)]
+        lines = [inside(ln.x, ln.y) for t in self.theory for ln in (t.after, t.before)
+                 if ln is not None] if theory else []
+        return (np.concatenate([np.zeros(0), *hist]), np.concatenate([np.zeros(0), *lines]))
+
+    def frame(self, *, log_x: bool = False, log_y: bool = False,
+              tail: bool = False) -> Frame | None:
+        """The ranges that show the bulk, in data units (None when nothing is drawn).
+
+        - default: ``[0, 1.08 x right edge]`` and ``[0, y_top]`` (the body of the
+          densities; a hard edge or a narrow peak would squash the rest);
+        - ``log_x``: from the first geometric bin (three decades below the bulk's top);
+        - ``log_y``: from half the smallest positive histogram density (a floor below
+          every drawn bin, where a histogram on a log axis is filled to) to 1.5 x the
+          highest bin or ``y_top``;
+        - ``tail``: ``TAIL_FRAME`` x the right edge on a log density axis (``log_x`` and
+          ``log_y`` are then ignored), the densities inside that window framed.
+        """
+        top = self._bulk_top()
+        if top is None:
+            return None
+        if tail:
+            window = (TAIL_FRAME[0] * top, TAIL_FRAME[1] * top)
+            hist, lines = self._densities(window, log_bins=False)
+            peak = max([0.0, *(float(a.max()) for a in (hist, lines) if a.size)])
+            return window, self._log_range(hist, peak)
+        if log_x:
+            firsts = [float(h.edges[0]) for h in self._histograms(True)
+                      if h.edges.size and h.edges[0] > 0]
+            x_range = (min(firsts) if firsts else top * 10.0 ** -LOG_DECADES, 1.15 * top)
+        else:
+            x_range = (0.0, 1.08 * top)
+        hist, _ = self._densities(x_range, log_bins=log_x, theory=False)
+        # the theory's body when there is a theory: a histogram bin at a hard edge may
+        # overshoot it (it is drawn, clipped at the top), as the density itself does
+        body = self.y_top or (1.1 * float(hist.max()) if hist.size else 0.0)
+        if log_y:
+            # no squashing on a log axis: the highest bin in view sets the top
+            return x_range, self._log_range(hist, max(body, float(hist.max()) if hist.size
+                                                      else 0.0))
+        return x_range, (0.0, body if body > 0 else 1.0)
+
+    @staticmethod
+    def _log_range(hist: np.ndarray, top: float) -> tuple[float, float]:
+        """``[half the smallest histogram density, 1.5 x top]``; three decades below
+        the top when no histogram is drawn."""
+        if top <= 0:
+            return 10.0 ** -LOG_DECADES, 1.0
+        hi = 1.5 * top
+        lo = 0.5 * float(hist.min()) if hist.size else hi * 10.0 ** -LOG_DECADES
+        return min(lo, 1e-2 * hi), hi
+
     def tables(self) -> dict[str, Table]:
         out: dict[str, Table] = {}
         for t in self.theory:
@@ -479,6 +579,23 @@ class TailSim:
     eigenvalues: np.ndarray
     fraction: np.ndarray
 
+    def markers(self, max_points: int = TAIL_MARKERS) -> tuple[np.ndarray, np.ndarray]:
+        """The rank plot thinned to at most about ``max_points`` markers.
+
+        Ranks are kept geometrically (evenly spaced on the log fraction axis), so the
+        largest eigenvalues, the tail, keep every point and the body a few.
+        """
+        n = self.eigenvalues.size
+        if n <= max_points:
+            return self.eigenvalues, self.fraction
+        ranks = np.unique(np.geomspace(1, n, max_points).astype(int))  # 1 = the largest
+        idx = n - ranks
+        return self.eigenvalues[idx], self.fraction[idx]
+
+
+#: The lowest fraction shown on a tail plot without simulation (one in ten thousand).
+TAIL_FLOOR = 1e-4
+
 
 @dataclass(frozen=True)
 class TailView(View):
@@ -489,6 +606,27 @@ class TailView(View):
 
     theory: tuple[TailTheory, ...] = ()
     sims: tuple[TailSim, ...] = ()
+
+    def frame(self) -> Frame | None:
+        """The top ``LOG_DECADES`` decades of the spectrum, in data units.
+
+        x: below the largest eigenvalue (simulated, or where a theory CCDF ends); at
+        ``n = p`` the spectrum reaches down to ~0 and would add empty decades. y: from
+        half the smallest simulated fraction (one eigenvalue) to 1, or ``TAIL_FLOOR``.
+        """
+        tops = [float(s.eigenvalues.max()) for s in self.sims if s.eigenvalues.size]
+        for t in self.theory:
+            alive = t.grid[np.isfinite(t.ccdf) & (t.ccdf > 0)]
+            if alive.size:
+                tops.append(float(alive.max()))
+        tops = [t for t in tops if t > 0]
+        if not tops:
+            return None
+        top = max(tops)
+        fractions = [float(s.fraction[s.fraction > 0].min()) for s in self.sims
+                     if np.any(s.fraction > 0)]
+        lo = 0.5 * min(fractions) if fractions else TAIL_FLOOR
+        return (top * 10.0 ** -LOG_DECADES, 1.3 * top), (lo, 1.5)
 
     def tables(self) -> dict[str, Table]:
         out = {f"theory_eta_{t.eta_tilde:g}": _columns(["lambda", "ccdf"], t.grid, t.ccdf)
@@ -606,6 +744,22 @@ class WeightsView(View):
     theory: WeightsTheory | None = None
     sims: tuple[WeightsSim, ...] = ()
 
+    def frame(self) -> Frame | None:
+        """The bulk of ``W1 W1^T``: from 0 to the end of the theory grid or of the last
+        histogram bin, up to the theory's ``y_top`` (the body of a density that can
+        diverge at an edge), else the histograms' top; None when nothing is drawn."""
+        ends = [float(h.bulk.edges[-1]) for h in self.sims if h.bulk is not None]
+        tops = [float(h.bulk.density.max()) for h in self.sims
+                if h.bulk is not None and h.bulk.density.size]
+        if self.theory is not None and self.theory.density.x.size:
+            ends.append(float(self.theory.density.x[-1]))
+        if not ends or max(ends) <= 0:
+            return None
+        top = self.theory.y_top if self.theory is not None else None
+        if not top:
+            top = 1.1 * max(tops) if tops else 1.0
+        return (0.0, 1.02 * max(ends)), (0.0, top)
+
     def tables(self) -> dict[str, Table]:
         out: dict[str, Table] = {}
         if self.theory is not None:
@@ -699,6 +853,30 @@ class LearnedFunctionView(View):
     theory: tuple[LearnedLine, ...] = ()
     target: Line | None = None
     sims: tuple[LearnedSim, ...] = ()
+
+    @staticmethod
+    def kappa_density(points: int = 161) -> Line:
+        """The density of ``kappa`` (standard Gaussian) on ``|kappa| <= span``: where the
+        data are, so where the fit matters."""
+        k = np.linspace(-LEARNED_KAPPA_SPAN, LEARNED_KAPPA_SPAN, points)
+        return Line(k, np.exp(-0.5 * k * k) / math.sqrt(2.0 * math.pi))
+
+    def frame(self) -> Frame | None:
+        """``|kappa| <= LEARNED_KAPPA_SPAN`` and the range of the target and the theory
+        lines there (the simulated means when there is no theory), or None."""
+        lines = [(t.kappa, t.f) for t in self.theory]
+        if self.target is not None:
+            lines.append((self.target.x, self.target.y))
+        if not lines:
+            lines = [(s.kappa, s.mean) for s in self.sims]
+        values = [np.asarray(y, float)[(np.abs(x) <= LEARNED_KAPPA_SPAN) & np.isfinite(y)]
+                  for x, y in lines]
+        values = [v for v in values if v.size]
+        if not values:
+            return None
+        lo = min(float(v.min()) for v in values)
+        hi = max(float(v.max()) for v in values)
+        return (-LEARNED_KAPPA_SPAN, LEARNED_KAPPA_SPAN), (lo, hi)
 
     def tables(self) -> dict[str, Table]:
         out = {f"theory_{i}": _columns(["kappa", "learned_function"], t.kappa, t.f)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import replace
 
 import numpy as np
@@ -193,3 +194,107 @@ def test_view_files_hold_the_tables(single, simulated):
     cols, rows = v.spectrum.tables()["theory_after"]
     assert doc["tables"]["theory_after"]["columns"] == cols
     np.testing.assert_array_equal(np.array(doc["tables"]["theory_after"]["rows"]), rows)
+
+
+# --------------------------------------------------------------------------- frames
+
+
+@pytest.fixture(scope="module")
+def spectrum_views() -> views.Views:
+    config = _config(seeds=(3, 4))
+    result = runner.run(config.with_run(theory=False))
+    bundle = views.compute_theory(config, extras=False)
+    return views.combine(views.theory_views(bundle), views.simulation_views(result), config)
+
+
+def _positive_bins(h: views.Histogram, lo: float, hi: float) -> np.ndarray:
+    centres = 0.5 * (h.edges[:-1] + h.edges[1:])
+    keep = (h.density > 0) & (centres >= lo) & (centres <= hi)
+    return h.density[keep]
+
+
+def test_spectrum_frames_show_the_bulk(spectrum_views):
+    sp = spectrum_views.spectrum
+    edge = sp.right_edge()
+    (x0, x1), (y0, y1) = sp.frame()
+    assert (x0, x1) == (0.0, pytest.approx(1.08 * edge)) and (y0, y1) == (0.0, sp.y_top)
+    # log x: from the first geometric bin
+    (x0, _), _ = sp.frame(log_x=True)
+    assert x0 == min(s.after_log.edges[0] for s in sp.sims)
+    # log y: a floor below every bin drawn (the histograms are filled down to it)
+    (x0, x1), (y0, y1) = sp.frame(log_y=True)
+    bins = np.concatenate([_positive_bins(h, x0, x1) for s in sp.sims
+                           for h in (s.after, s.before) if h is not None])
+    assert 0 < y0 < bins.min() and y1 >= bins.max()
+
+
+def test_spectrum_tail_frame_is_around_the_right_edge(spectrum_views):
+    sp = spectrum_views.spectrum
+    edge = sp.right_edge()
+    (x0, x1), (y0, y1) = sp.frame(tail=True)
+    assert (x0, x1) == (pytest.approx(views.TAIL_FRAME[0] * edge),
+                        pytest.approx(views.TAIL_FRAME[1] * edge))
+    bins = np.concatenate([_positive_bins(h, x0, x1) for s in sp.sims
+                           for h in (s.after, s.before) if h is not None])
+    theory = np.concatenate([ln.y[(ln.x >= x0) & (ln.x <= x1)] for t in sp.theory
+                             for ln in (t.after, t.before)])
+    assert 0 < y0 < bins.min() and y1 > max(bins.max(), theory.max())
+    assert y1 / y0 >= 100  # a log density axis: at least two decades
+
+
+def test_spectrum_frame_without_theory_or_anything(spectrum_views):
+    sims_only = views.SpectrumView(sims=spectrum_views.spectrum.sims)
+    (x0, x1), (y0, y1) = sims_only.frame()
+    top = max(h.edges[-1] for s in sims_only.sims for h in (s.after, s.before))
+    assert x1 == pytest.approx(1.08 * top) and y1 > 0
+    assert views.SpectrumView().frame() is None
+    assert views.SpectrumView().outlier_span() is None
+
+
+def test_spectrum_outlier_span_and_curves(spectrum_views):
+    sp = spectrum_views.spectrum
+    values = np.concatenate([*(t.outliers for t in sp.theory), *(s.outliers for s in sp.sims)])
+    assert sp.outlier_span() == (values.min(), values.max())
+    assert sp.curves() == [(0, "")]
+
+
+def test_tail_markers_keep_the_tail(spectrum_views):
+    sim = spectrum_views.tail.sims[0]
+    lam, frac = sim.markers(max_points=40)
+    assert lam.size <= 40 and lam.size < sim.eigenvalues.size
+    # the largest eigenvalues (the tail) are all kept, with their fractions
+    top = np.sort(sim.eigenvalues)[::-1][:10]
+    assert set(top) <= set(lam)
+    for value, f in zip(lam, frac, strict=True):
+        assert f == pytest.approx(np.mean(sim.eigenvalues >= value))
+    lam, _ = sim.markers(max_points=10_000)
+    assert lam.size == sim.eigenvalues.size
+
+
+def test_tail_frame_is_the_top_decades(spectrum_views):
+    tail = spectrum_views.tail
+    (x0, x1), (y0, y1) = tail.frame()
+    top = max(s.eigenvalues.max() for s in tail.sims)
+    assert x1 >= top and x0 == pytest.approx(x1 / 1.3 * 10.0 ** -views.LOG_DECADES)
+    assert y0 == pytest.approx(0.5 * min(s.fraction.min() for s in tail.sims)) and y1 > 1
+    assert views.TailView().frame() is None
+    theory_only = views.TailView(theory=tail.theory)
+    assert theory_only.frame()[1][0] == views.TAIL_FLOOR
+
+
+def test_weights_and_learned_function_frames(single):
+    _config_, bundle, _ = single
+    v = views.theory_views(bundle)
+    (x0, x1), (y0, y1) = v.weights.frame()
+    assert x0 == 0 and x1 >= v.weights.theory.density.x[-1] and y1 == v.weights.theory.y_top
+    assert views.WeightsView().frame() is None
+    lf = v.learned_function
+    (k0, k1), (lo, hi) = lf.frame()
+    assert (k0, k1) == (-views.LEARNED_KAPPA_SPAN, views.LEARNED_KAPPA_SPAN)
+    inside = np.abs(lf.target.x) <= views.LEARNED_KAPPA_SPAN
+    assert lo <= lf.target.y[inside].min() and hi >= lf.target.y[inside].max()
+    density = lf.kappa_density()
+    # the standard Gaussian density: its mass within the span
+    mass = np.trapezoid(density.y, density.x)
+    assert mass == pytest.approx(math.erf(views.LEARNED_KAPPA_SPAN / math.sqrt(2)), abs=1e-4)
+    assert views.LearnedFunctionView().frame() is None
