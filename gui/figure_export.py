@@ -39,6 +39,7 @@ from xml.sax.saxutils import escape
 
 import numpy as np
 import pyqtgraph as pg
+from pyqtgraph.graphicsItems.LegendItem import ItemSample
 from PySide6.QtCore import (
     QBuffer,
     QByteArray,
@@ -251,16 +252,16 @@ def render_bytes(plot: Any, fmt: str, *, width_in: float = 6.0, height_in: float
 
 
 def plot_provenance(plot: Any) -> dict[str, Any]:
-    """Provenance of what ``plot`` shows: :func:`engine.export.provenance` of its config.
+    """Provenance of what ``plot`` shows: :func:`engine.export.provenance` of its views.
 
-    PlotBase keeps the result views it draws (``_sim``, ``_theory``); their ``config``
-    is the configuration that produced them. Without one (an empty plot), the app and
-    library versions only.
+    The plot keeps the :class:`engine.views.Views` it draws: their ``config`` produced
+    them and their ``seeds`` are the simulated seeds drawn (none for theory only).
+    Without views (an empty plot), the app and library versions only.
     """
-    for attr in ("_sim", "_theory"):
-        config = getattr(getattr(plot, attr, None), "config", None)
-        if isinstance(config, Config):
-            return engine_provenance(config)
+    views = getattr(plot, "views", None)
+    config = getattr(views, "config", None)
+    if isinstance(config, Config):
+        return engine_provenance(config, seeds=tuple(getattr(views, "seeds", ())))
     prov = engine_provenance(Config())
     return {k: v for k, v in prov.items()
             if k in ("app", "app_version", "python", "numpy", "scipy", "platform", "date")}
@@ -514,6 +515,18 @@ def _scaled_pens(scene: Any, factor: float) -> Iterator[None]:
                     for i, p in enumerate(pens):
                         new[i] = _scaled(p, factor) if isinstance(p, QPen) else p
                     it.data["pen"] = new
+            elif isinstance(it, pg.BarGraphItem):
+                # bars are painted from a cached picture: drop it before and after
+                swap_opt(it.opts, "pen")
+                it.picture = None
+                undo.append(lambda it=it: setattr(it, "picture", None))
+            elif isinstance(it, ItemSample):
+                # A legend sample draws from a data-less item outside the scene.
+                swap_opt(it.item.opts, "pen")
+                swap_opt(it.item.opts, "symbolPen")
+                scatter = getattr(it.item, "scatter", None)
+                if scatter is not None:
+                    swap_opt(scatter.opts, "pen")
             elif isinstance(it, (pg.PlotCurveItem, pg.ErrorBarItem, pg.LegendItem)):
                 swap_opt(it.opts, "pen")
                 swap_opt(it.opts, "shadowPen")

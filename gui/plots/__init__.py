@@ -1,10 +1,10 @@
-"""Plot modules: one :class:`~gui.plots.base.PlotBase` subclass per tab."""
+"""Plot modules: one :class:`~gui.plots.base.PlotBase` subclass per engine view."""
 
 from __future__ import annotations
 
 from PySide6.QtWidgets import QWidget
 
-from gui.plots.base import PlotBase, ResultView
+from gui.plots.base import PlotBase
 from gui.plots.expressivity import ExpressivityPlot
 from gui.plots.learned_function import LearnedFunctionPlot
 from gui.plots.learning_curves import LearningCurvesPlot
@@ -13,7 +13,7 @@ from gui.plots.tail import TailPlot
 from gui.plots.weights import WeightsPlot
 from gui.style import ON_SCREEN, PlotStyle
 
-#: Tab order of the main window.
+#: Tab order of the main window (the order of :attr:`engine.views.Views.NAMES`).
 PLOT_CLASSES: tuple[type[PlotBase], ...] = (
     SpectrumPlot,
     TailPlot,
@@ -29,4 +29,4 @@ def create_plots(style: PlotStyle = ON_SCREEN, parent: QWidget | None = None) ->
     return [cls(style, parent) for cls in PLOT_CLASSES]
 
 
-__all__ = ["PLOT_CLASSES", "PlotBase", "ResultView", "create_plots"]
+__all__ = ["PLOT_CLASSES", "PlotBase", "create_plots"]

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import Qt
 
-from gui.plots.base import PlotBase
+from engine.views import ExpressivityView
+from gui.plots.base import PlotBase, mkpen
+from gui.plots.text import KAPPA, fmt_num
 
 
 class ExpressivityPlot(PlotBase):
@@ -22,51 +25,62 @@ class ExpressivityPlot(PlotBase):
 
     def _build(self) -> pg.GraphicsView:
         view = pg.PlotWidget()
-        item = view.getPlotItem()
-        self._set_labels(item, "κ = ⟨θ, x⟩", "function of κ")
-        self._add_legend(item, offset=(10, 10))
-        self._install_readout(item, "κ", "f")
+        self._panel = self._add_panel("functions", view.getPlotItem(), legend=True,
+                                      readout=(KAPPA, "f"))
+        self._set_labels(self._panel, f"{KAPPA} = ⟨θ, x⟩", f"function of {KAPPA}")
         return view
 
     def _redraw(self) -> None:
-        if not self._begin_redraw():
-            return
-        item = self.plot_widget.getPlotItem()
+        view = self.view if isinstance(self.view, ExpressivityView) else None
+        ex = view.theory if view is not None else None
+        panel = self._panel
         st = self._style
+        self._begin()
+        legend = panel.legend
+        assert legend is not None
         title = "features' means μ₀(κ, u_k) and the best fit of σ*"
-        series: list[tuple[np.ndarray, np.ndarray]] = []
-        if self._theory is not None:
-            for _ci, _label, point in self._theory.selected_points():
-                ex = point.expressivity
-                if ex is None:
-                    continue
-                kappa = np.asarray(ex.kappa, dtype=np.float64)
-                mu0 = np.atleast_2d(np.asarray(ex.mu0, dtype=np.float64))
-                atoms = (point.srf_params.a if point.srf_params is not None
-                         else np.arange(mu0.shape[0]))
-                us = point.srf_params.u if point.srf_params is not None else None
-                cols, rows = ["kappa"], [kappa]
-                for k in range(mu0.shape[0]):
-                    name = f"μ₀(κ, u), a = {atoms[k]:g}"
-                    if us is not None:
-                        name += f", u = {us[k]:.3g}"
-                    self._line(item, kappa, mu0[k], self._curve_color(k + 1), name=name,
-                               width=st.line_width * 0.8)
-                    series.append((kappa, mu0[k]))
-                    cols.append(f"mu0_atom{k}")
-                    rows.append(mu0[k])
-                self._line(item, kappa, ex.target, st.foreground, name="target σ*",
-                           width=st.line_width * 1.3)
-                self._line(item, kappa, ex.fit, self._curve_color(0), dash=True,
-                           name=f"best fit in span{{μ₀, κ}}, R² = {ex.r2:.3f}",
-                           width=st.line_width * 1.2)
-                series += [(kappa, ex.target), (kappa, ex.fit)]
-                cols += ["target", "fit"]
-                rows += [np.asarray(ex.target), np.asarray(ex.fit)]
-                self._tables["expressivity"] = (cols, np.column_stack(rows))
-                title = f"features along θ: R² = {ex.r2:.3f} of σ* is expressible"
-                break
-        self._fit_legend(item, series, corners=("top-left", "top-right", "bottom-right",
-                                                "bottom-left"))
-        self._set_title(item, title)
+        if ex is None:
+            legend.set_entries([], [])
+            legend.hide()
+        else:
+            atoms = []
+            for k in range(ex.mu0.shape[0]):
+                color = self._color(k + 1)
+                panel.pool.line(f"mu0/{k}", ex.kappa, ex.mu0[k], mkpen(color, st.line_width * 0.8),
+                                z=3, series=(f"atom:{k}",))
+                name = f"μ₀(κ, u), a = {fmt_num(ex.atoms[k])}"
+                if ex.u is not None:
+                    name += f", u = {fmt_num(ex.u[k])}"
+                atoms.append(self._entry(name, series=f"atom:{k}", color=color,
+                                         width=st.line_width * 0.8))
+            panel.pool.line("target", ex.kappa, ex.target,
+                            mkpen(st.foreground, st.line_width * 1.3), z=4, series=("target",))
+            panel.pool.line("fit", ex.kappa, ex.fit,
+                            mkpen(self._color(0), st.line_width * 1.2, Qt.PenStyle.DashLine),
+                            z=5, series=("fit",))
+            keys = [self._entry("target σ*", series="target", color=st.foreground,
+                                width=st.line_width * 1.3),
+                    self._entry(f"best fit in span{{μ₀, κ}}, R² = {ex.r2:.3f}", series="fit",
+                                color=self._color(0), width=st.line_width * 1.2,
+                                dash=Qt.PenStyle.DashLine)]
+            self._frame(panel, ((float(ex.kappa[0]), float(ex.kappa[-1])), _y_span(ex)))
+            legend.show()
+            legend.set_entries(atoms, keys)
+            legend.fit([(ex.kappa, y) for y in (*ex.mu0, ex.target, ex.fit)], y_range=None,
+                       fixed=panel.group in self._zoomed,
+                       corners=("top-left", "top-right", "bottom-right", "bottom-left"))
+            title = f"features along θ: R² = {ex.r2:.3f} of σ* is expressible"
+        self._set_title(panel, title)
+        self._end()
+        self._after_redraw()
 
+
+def _y_span(ex: object) -> tuple[float, float]:
+    """The drawn functions' range, padded 5% (the legend widens it if it must)."""
+    values = np.concatenate([np.ravel(ex.mu0), ex.target, ex.fit])  # type: ignore[attr-defined]
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return -1.0, 1.0
+    lo, hi = float(values.min()), float(values.max())
+    pad = 0.05 * max(hi - lo, 1e-9)
+    return lo - pad, hi + pad

@@ -1,9 +1,11 @@
-"""Learning curves: test (solid) and training (dotted) error against the sweep parameter.
+"""Learning curves: test (solid) and training (dotted) error against a parameter.
 
-Theory lines per curve, simulation points with error bars (mean ± std over seeds;
-circles for the network, triangles for the sRF model), and the random-features
-baseline (``eta_tilde = 0``) dashed. Against ``alpha`` the x axis is ``n/p`` (the
-papers' "samples per feature") or ``n/d``.
+Theory lines per curve, simulated points with error bars (seed mean ± standard
+deviation; filled circles for the network, hollow triangles for the sRF model), the
+random-features baseline (``eta_tilde = 0``) dashed grey, and on the automatic curve
+(a run that does not sweep ``alpha``) a cross at the parameters on screen. Against
+``alpha`` the x axis is ``n/p`` (the papers' "samples per feature", option ``x_axis``)
+or ``n/d``.
 """
 
 from __future__ import annotations
@@ -14,211 +16,202 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 
-from gui.plots.base import (
-    NEUTRAL,
-    SIM_SYMBOLS,
-    PlotBase,
-    curve_label,
-    mkbrush,
-    mkpen,
-    set_log_ticks,
-    sim_values,
-)
+from engine.views import ErrorPoints, LearningCurveView
+from gui.plots.axes import set_log_ticks
+from gui.plots.base import NEUTRAL, SIM_SYMBOLS, Panel, PlotBase, mkbrush, mkpen
+from gui.plots.legend import LegendEntry
+from gui.plots.text import SIM_NAMES, curve_label
 
-PARAM_LABELS = {"alpha": "n/d", "beta": "p/d = β", "lam": "λ (ridge, sum convention)",
-                "eta_tilde": "η̃", "alpha0": "n0/d = α0", "noise": "Δ (label noise)",
-                "d": "d"}
+PARAM_LABELS = {"beta": "p/d = β", "lam": "λ  (ridge, sum convention)", "eta_tilde": "η̃",
+                "alpha0": "n₀/d = α₀", "noise": "Δ  (label noise)", "d": "d"}
+X_LABELS = {"n/p": "n/p  (samples per feature)", "n/d": "n/d = α  (samples per dimension)"}
+#: Relative padding of the x range (the markers at the ends stay inside).
+X_PAD = 0.04
 
 
 class LearningCurvesPlot(PlotBase):
-    """Errors against the sweep parameter, theory and simulation."""
+    """Errors against the swept parameter: theory and simulation."""
 
     name = "learning_curves"
     title = "Learning curves"
+    OPTIONS = {**PlotBase.OPTIONS, "x_axis": ("n/p", "n/d")}
 
     def _build(self) -> pg.GraphicsView:
         view = pg.PlotWidget()
-        item = view.getPlotItem()
-        self._add_legend(item)
-        self._install_readout(item, "x", "error")
+        self._panel = self._add_panel("errors", view.getPlotItem(), legend=True,
+                                      readout=("x", "error"))
         return view
 
-    def _x(self, param: str | None, model: Any, value: Any) -> float:
-        if param in (None, "alpha"):
-            if self.options.get("x_axis", "n/p") == "n/p":
-                return model.alpha / model.beta
-            return model.alpha
-        try:
-            return float(value)
-        except (TypeError, ValueError):
-            return np.nan
+    # ------------------------------------------------------------------ x values
+    def _per_p(self, param: str) -> bool:
+        return param == "alpha" and self.options["x_axis"] == "n/p"
 
-    def _x_label(self, param: str | None) -> str:
-        if param in (None, "alpha"):
-            return ("n/p  (samples per feature)" if self.options.get("x_axis", "n/p") == "n/p"
-                    else "n/d  = α")
+    def _x(self, param: str, x: np.ndarray, x_per_p: np.ndarray | None) -> np.ndarray:
+        return x_per_p if self._per_p(param) and x_per_p is not None else x
+
+    def _x_label(self, param: str) -> str:
+        if param == "alpha":
+            return X_LABELS[self.options["x_axis"]]
         return PARAM_LABELS.get(param, param)
 
-    def _sweep_param(self) -> str | None:
-        """The parameter on the x axis, as ``_redraw`` will find it."""
-        if self._theory is not None and any(
-                len([p for p in pts if p is not None and p.theory_ridge is not None]) >= 2
-                for _, pts in self._theory.curves):
-            return self._theory.sweep_param
-        if self._extras is not None and getattr(self._extras, "learning", ()):
-            return "alpha"
-        return self._sim.sweep_param if self._sim is not None else None
-
+    # ------------------------------------------------------------------ drawing
     def _redraw(self) -> None:
-        if not self._begin_redraw():
-            return
-        item = self.plot_widget.getPlotItem()
-        st = self._style
-        n_over_p = self.options.get("x_axis", "n/p") == "n/p"
-        param = None
-        drew_theory = False
-        rf_drawn = False
-        # log mode first: error bars are drawn in view coordinates (see PlotBase._points)
-        param = self._sweep_param()
-        log_x = bool(self.options.get("log_x", False)) or (
-            param in (None, "alpha") and bool(self.options.get("log_x_alpha", False)))
-        log_y = bool(self.options.get("log_y", False))
-        item.setLogMode(x=log_x, y=log_y)
-        param = None
-        # The legend is compact: one entry per curve (its colour) and one key per line
-        # or marker kind, drawn neutral; data items carry no name.
-        curve_names: dict[int, str] = {}
-        kinds: set[str] = set()
-        series: list[tuple[Any, Any]] = []
-        if self._theory is not None:
-            param = self._theory.sweep_param
-            for ci, (label, points) in enumerate(self._theory.curves):
-                pts = [p for p in points if p is not None and p.theory_ridge is not None]
-                if len(pts) < 2:
-                    continue
-                drew_theory = True
-                color = self._curve_color(ci)
-                lab = curve_label(label, ci)
-                curve_names.setdefault(ci, lab)
-                x = np.array([self._x(param, p.model, p.value) for p in pts])
-                te = np.array([p.theory_ridge.test_error for p in pts])
-                tr = np.array([p.theory_ridge.train_error for p in pts])
-                self._line(item, x, te, color)
-                self._line(item, x, tr, color, dotted=True, alpha=190)
-                kinds.update(("test", "train"))
-                series += [(x, te), (x, tr)]
-                cols = ["x", "test_error", "train_error"]
-                rows = [x, te, tr]
-                rf = [p.theory_ridge_rf for p in pts]
-                if all(r is not None for r in rf) and any(p.model.eta_tilde > 0 for p in pts):
-                    te_rf = np.array([r.test_error for r in rf])
-                    if not rf_drawn:
-                        self._line(item, x, te_rf, NEUTRAL, dash=True, alpha=220)
-                        series.append((x, te_rf))
-                        kinds.add("rf")
-                        rf_drawn = True
-                    cols.append("test_error_rf")
-                    rows.append(te_rf)
-                self._tables[f"theory{'_' + lab if lab else ''}"] = (cols, np.column_stack(rows))
-        if not drew_theory and self._extras is not None and getattr(self._extras, "learning",
-                                                                     ()):
-            param = "alpha"
-            for ci, s in enumerate(self._extras.learning):
-                color = self._curve_color(ci)
-                curve_names.setdefault(ci, s.label or "")
-                x = s.alpha / s.beta if n_over_p else s.alpha
-                self._line(item, x, s.test_error, color)
-                self._line(item, x, s.train_error, color, dotted=True, alpha=190)
-                kinds.update(("test", "train"))
-                series += [(x, s.test_error), (x, s.train_error)]
-                if not rf_drawn:
-                    self._line(item, x, s.test_error_rf, NEUTRAL, dash=True, alpha=220)
-                    series.append((x, s.test_error_rf))
-                    kinds.add("rf")
-                    rf_drawn = True
-                self._tables[f"theory{'_' + s.label if s.label else ''}"] = (
-                    ["x", "test_error", "train_error", "test_error_rf"],
-                    np.column_stack([x, s.test_error, s.train_error, s.test_error_rf]))
-            if self._theory is not None:
-                # mark where the current parameters sit on the curve
-                for _ci, _label, p in self._theory.selected_points():
-                    if p.theory_ridge is not None:
-                        xc = self._x(None, p.model, None)
-                        self._points(item, [xc], [p.theory_ridge.test_error],
-                                     st.foreground, symbol="+", size=st.marker_size * 2)
-                        series.append(([xc], [p.theory_ridge.test_error]))
-                        kinds.add("current")
-                        break
-        if self._sim is not None:
-            sparam = self._sim.sweep_param
-            param = param or sparam
-            for ci, (label, points) in enumerate(self._sim.curves):
-                color = self._curve_color(ci)
-                for model in ("network", "srf"):
-                    xs, means, stds, tmeans = [], [], [], []
-                    for p in points:
-                        if p is None:
-                            continue
-                        vals = sim_values(p, "test_error", model)
-                        if vals.size == 0:
-                            continue
-                        xs.append(self._x(sparam, p.model, p.value))
-                        means.append(vals.mean())
-                        stds.append(vals.std() if vals.size > 1 else 0.0)
-                        tv = sim_values(p, "train_error", model)
-                        tmeans.append(tv.mean() if tv.size else np.nan)
-                    if not xs:
-                        continue
-                    lab = curve_label(label, ci)
-                    curve_names.setdefault(ci, lab)
-                    self._points(item, xs, means, color, symbol=SIM_SYMBOLS[model],
-                                 err=stds, hollow=model == "srf")
-                    kinds.add(model)
-                    m, sd = np.asarray(means), np.asarray(stds)
-                    series += [(xs, m + sd), (xs, m - sd)]
-                    self._tables[f"sim_{model}{'_' + lab if lab else ''}"] = (
-                        ["x", "test_error_mean", "test_error_std", "train_error_mean"],
-                        np.column_stack([xs, means, stds, tmeans]))
-        item.setLogMode(x=log_x, y=log_y)
-        set_log_ticks(item.getAxis("bottom"), log_x)
-        # pyqtgraph labels every minor tick of a log y axis (0.02 0.03 ... collide)
-        set_log_ticks(item.getAxis("left"), log_y, minor_labels=False)
-        self._build_legend(item, curve_names, kinds)
-        self._fit_legend(item, series)
-        self._set_labels(item, self._x_label(param), "error")
-        self._set_title(item, "test and training error")
+        view = self.view if isinstance(self.view, LearningCurveView) else None
+        panel = self._panel
+        self._begin()
+        log_x, log_y = bool(self.options["log_x"]), bool(self.options["log_y"])
+        panel.set_log(log_x, log_y)
+        drawn: list[tuple[Any, Any]] = []
+        param = "alpha"
+        if view is not None:
+            param = view.param if view.theory else view.sim_param
+            drawn += self._draw_theory(panel, view)
+            drawn += self._draw_current(panel, view)
+            drawn += self._draw_sims(panel, view)
+        fixed = self._frame(panel, _data_frame(drawn, log_x, log_y))
+        (x0, x1), (y0, y1) = panel.vb.viewRange()
+        set_log_ticks(panel.item.getAxis("bottom"), log_x, (x0, x1))
+        set_log_ticks(panel.item.getAxis("left"), log_y, (y0, y1))
+        self._legend(panel, view, drawn, fixed)
+        self._set_labels(panel, self._x_label(param), "error  (mean squared)")
+        self._set_title(panel, "test (solid) and training (dotted) error")
+        self._end()
+        self._after_redraw()
 
-    def _build_legend(self, item: pg.PlotItem, curve_names: dict[int, str],
-                      kinds: set[str]) -> None:
+    def _draw_theory(self, panel: Panel, view: LearningCurveView) -> list[tuple[Any, Any]]:
         st = self._style
-        lw = st.line_width
-        curves = []
-        named = {ci: n for ci, n in curve_names.items() if n}
-        if len(named) > 1 or (named and len(curve_names) == 1):
-            for ci in sorted(named):
-                curves.append((named[ci], self._key_sample(
-                    item, pen=mkpen(self._curve_color(ci), lw * 1.5))))
+        out = []
+        rf_drawn = False
+        for c in view.theory:
+            color = self._color(c.curve)
+            x = self._x(view.param, c.x, c.x_per_p)
+            series = (f"curve:{c.curve}",)
+            panel.pool.line(f"test/{c.curve}", x, c.test, mkpen(color, st.line_width), z=5,
+                            series=("test", *series))
+            panel.pool.line(f"train/{c.curve}", x, c.train,
+                            mkpen(color, st.line_width, Qt.PenStyle.DotLine, 200), z=4,
+                            series=("train", *series))
+            out += [(x, c.test), (x, c.train)]
+            if c.test_rf is not None and not rf_drawn:
+                # one baseline: eta_tilde = 0 does not depend on the curves' step settings
+                panel.pool.line("rf", x, c.test_rf,
+                                mkpen(NEUTRAL, st.line_width, Qt.PenStyle.DashLine, 220), z=3,
+                                series=("rf",))
+                out.append((x, c.test_rf))
+                rf_drawn = True
+        return out
+
+    def _draw_current(self, panel: Panel, view: LearningCurveView) -> list[tuple[Any, Any]]:
+        if view.current is None or not view.theory:
+            return []
+        st = self._style
+        x, x_per_p, test = view.current
+        xc = x_per_p if self._per_p(view.param) and x_per_p is not None else x
+        panel.pool.points("current", [xc], [test], symbol="+", size=st.marker_size * 2.2,
+                          pen=mkpen(st.foreground, 2.0), brush=mkbrush(st.foreground), z=8,
+                          series=("current",))
+        return [([xc], [test])]
+
+    def _draw_sims(self, panel: Panel, view: LearningCurveView) -> list[tuple[Any, Any]]:
+        st = self._style
+        out = []
+        for s in view.sims:
+            color = self._color(s.curve)
+            x = self._x(view.sim_param, s.x, s.x_per_p)
+            lo, hi = _bar_ends(s, panel.log[1])
+            series = (s.model, f"curve:{s.curve}")
+            key = f"{s.model}/{s.curve}"
+            panel.pool.segments(f"bars_{key}", np.repeat(x, 2), np.column_stack([lo, hi]).ravel(),
+                                mkpen(color, max(1.0, 0.6 * st.line_width)), z=6,
+                                series=series)
+            hollow = s.model == "srf"
+            panel.pool.points(f"sim_{key}", x, s.test_mean, symbol=SIM_SYMBOLS[s.model],
+                              size=st.marker_size, pen=mkpen(color, 1.5),
+                              brush=mkbrush(st.background if hollow else color), z=7,
+                              series=series)
+            out += [(x, s.test_mean), (x, hi), (x, lo)]
+        return out
+
+    # ------------------------------------------------------------------ legend
+    def _legend(self, panel: Panel, view: LearningCurveView | None,
+                drawn: list[tuple[Any, Any]], fixed: bool) -> None:
+        legend = panel.legend
+        assert legend is not None
+        if view is None or not (view.theory or view.sims):
+            legend.set_entries([], [])
+            legend.hide()
+            return
+        legend.show()
+        curves = self._curve_entries(view)
+        legend.set_entries(curves, self._key_entries(view, bool(curves)))
+        legend.fit(drawn, y_range=None, fixed=fixed)
+
+    def _curve_entries(self, view: LearningCurveView) -> list[LegendEntry]:
+        names: dict[int, str] = {}
+        for c in (*view.theory, *view.sims):
+            names.setdefault(c.curve, curve_label(c.label, c.curve))
+        if len(names) < 2 and not any(names.values()):
+            return []
+        st = self._style
+        return [self._entry(name or f"curve {ci + 1}", series=f"curve:{ci}",
+                            color=self._color(ci), width=st.line_width * 1.5)
+                for ci, name in sorted(names.items())]
+
+    def _key_entries(self, view: LearningCurveView, by_curve: bool) -> list[LegendEntry]:
+        """Neutral keys when colour means "which curve"; the curve's colour with one."""
+        st = self._style
+        kc = NEUTRAL if by_curve else self._color(0)
         keys = []
-        # neutral when the colour means "which curve"; the curve's own with one curve
-        kc = NEUTRAL if curves or len(curve_names) > 1 else self._curve_color(0)
-        if "test" in kinds:
-            keys.append(("test", self._key_sample(item, pen=mkpen(kc, lw))))
-        if "train" in kinds:
-            keys.append(("train", self._key_sample(
-                item, pen=mkpen(kc, lw, Qt.PenStyle.DotLine))))
-        if "network" in kinds:
-            keys.append(("network sim.", self._key_sample(
-                item, symbol=SIM_SYMBOLS["network"], brush=mkbrush(kc),
-                symbol_pen=mkpen(kc, 1.5))))
-        if "srf" in kinds:
-            keys.append(("sRF sim.", self._key_sample(
-                item, symbol=SIM_SYMBOLS["srf"], brush=mkbrush(st.background),
-                symbol_pen=mkpen(kc, 1.5))))
-        if "rf" in kinds:
-            keys.append(("random features", self._key_sample(
-                item, pen=mkpen(NEUTRAL, lw, Qt.PenStyle.DashLine))))
-        if "current" in kinds:
-            keys.append(("current parameters", self._key_sample(
-                item, symbol="+", brush=mkbrush(st.foreground),
-                symbol_pen=mkpen(st.foreground, 1.5))))
-        self._compact_legend(item, curves, keys)
+        if view.theory:
+            keys.append(self._entry("test", series="test", color=kc))
+            keys.append(self._entry("train", series="train", color=kc,
+                                    dash=Qt.PenStyle.DotLine))
+        for model in ("network", "srf"):
+            if any(s.model == model for s in view.sims):
+                keys.append(self._entry(f"{SIM_NAMES[model]} sim.", series=model, color=kc,
+                                        symbol=SIM_SYMBOLS[model], hollow=model == "srf"))
+        if any(c.test_rf is not None for c in view.theory):
+            keys.append(self._entry("random features", series="rf", color=NEUTRAL,
+                                    dash=Qt.PenStyle.DashLine))
+        if view.current is not None and view.theory:
+            keys.append(LegendEntry("current parameters", series="current",
+                                    symbol="+", symbol_size=st.marker_size * 1.5,
+                                    symbol_pen=mkpen(st.foreground, 2.0),
+                                    symbol_brush=mkbrush(st.foreground)))
+        return keys
+
+
+def _bar_ends(s: ErrorPoints, log_y: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Error bar ends (mean ± std); on a log axis a bar reaching zero or below is cut
+    at a tenth of the mean (it cannot be drawn further down)."""
+    lo = s.test_mean - s.test_std
+    hi = s.test_mean + s.test_std
+    if log_y:
+        lo = np.where(lo > 0, lo, 0.1 * s.test_mean)
+    return lo, hi
+
+
+def _data_frame(drawn: list[tuple[Any, Any]], log_x: bool, log_y: bool) -> Any:
+    """The drawn values' bounding box, padded (geometrically on a log axis)."""
+    xs = [np.asarray(x, float).ravel() for x, _ in drawn]
+    ys = [np.asarray(y, float).ravel() for _, y in drawn]
+    x = np.concatenate([np.zeros(0), *xs])
+    y = np.concatenate([np.zeros(0), *ys])
+    ok = np.isfinite(x) & np.isfinite(y)
+    if log_x:
+        ok &= x > 0
+    if log_y:
+        ok &= y > 0
+    if not ok.any():
+        return None
+    return _padded(float(x[ok].min()), float(x[ok].max()), log_x, X_PAD), \
+        _padded(float(y[ok].min()), float(y[ok].max()), log_y, 0.05)
+
+
+def _padded(lo: float, hi: float, log: bool, pad: float) -> tuple[float, float]:
+    if log:
+        ratio = (hi / lo) ** pad if hi > lo else 1.5
+        return lo / ratio, hi * ratio
+    span = hi - lo if hi > lo else max(abs(hi), 1.0)
+    return lo - pad * span, hi + pad * span
+

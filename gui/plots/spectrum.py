@@ -1,56 +1,69 @@
-"""Spectrum of the feature covariance ``(1/n) Phi^T Phi``: histogram vs theory density.
+"""Spectrum of the feature covariance ``(1/n) Phi^T Phi``: histograms against the theory.
 
 Before the step (``eta_tilde = 0``) is dashed, after the step solid; overlaid in one
-panel or side by side. Outliers are of order ``p``, far right of the bulk, so they get
-their own narrow panel on a log axis (a "broken axis") with the predicted positions as
-vertical lines and the simulated ones as markers; their values are also in the legend.
+panel or side by side (option ``overlay``). Several curves (a preset's curves) are drawn
+as small multiples, one panel per curve on shared axes (option ``curves = "panels"``),
+or in one panel with unfilled histograms (``"overlay"``). Option ``view = "tail"``
+frames the bulk's right edge, ``[0.5, 1.15]`` x the edge, on a log density axis.
+
+On a log x axis the histograms are the engine's geometric bins; on a log density axis
+they are filled down to a floor below their smallest bin (filling to zero is filling to
+``10**0 = 1`` there). Outliers are of order ``p``, far right of the bulk: they have
+their own narrow panel (:mod:`gui.plots.outliers`), one labelled row per source.
 """
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 
-from gui.plots.base import (
-    NEUTRAL,
-    PlotBase,
-    curve_label,
-    mkbrush,
-    mkpen,
-    pooled,
-    set_log_ticks,
-)
+from engine.views import Histogram, SpectrumSim, SpectrumTheory, SpectrumView
+from gui.plots.axes import set_log_ticks
+from gui.plots.base import NEUTRAL, Panel, PlotBase, legend_font_size, mkbrush, mkpen
+from gui.plots.legend import CompactLegend, LegendEntry
+from gui.plots.outliers import OutlierStrip
+from gui.plots.text import ETA, LAMBDA, curve_label, fmt_list, fmt_num, seeds_text
+from gui.style import PlotStyle
 
-LAMBDA = "λ"
 RHO = "ρ(λ)"
+X_LABEL = f"{LAMBDA}  (eigenvalue of Φᵀ Φ / n)"
+Y_LABEL = f"density  {RHO}"
+#: Most panels of small multiples (curves beyond are drawn in the last ones' place).
+MAX_PANELS = 8
+DASH = Qt.PenStyle.DashLine
+DOT = Qt.PenStyle.DotLine
 
 
-def _bulk_of(seed: Any, before: bool) -> np.ndarray:
-    eig = seed.eigenvalues_before if before else seed.eigenvalues
-    if eig is None:
-        return np.zeros(0)
-    eig = np.asarray(eig, dtype=float)
-    if before:
-        # the engine separates outliers after the step only; before the step (relu)
-        # there can be one of order p too, which would squash the histogram
-        from engine.spectra import split_outliers
+@dataclass(frozen=True)
+class Cell:
+    """One bulk panel of the figure: which curves and which states it shows, and
+    whether it carries its own legend (small multiples share one below them)."""
 
-        return np.asarray(split_outliers(eig)[0], dtype=float)
-    k = len(seed.outliers) if seed.outliers is not None else 0
-    # eigenvalues are ascending and the outliers are the k largest
-    return eig[: eig.size - k] if k else eig
+    curves: tuple[int, ...]
+    states: tuple[str, ...]
+    title: str
+    legend: bool
 
 
-def _few_ticks(lo: float, hi: float, n: int = 3) -> list[tuple[float, str]]:
-    """About ``n`` round tick positions in [lo, hi] (1-2-5 steps)."""
-    raw = max(hi - lo, 1e-12) / n
-    mag = 10.0 ** np.floor(np.log10(raw))
-    step = next(m * mag for m in (1.0, 2.0, 5.0, 10.0) if m * mag >= raw)
-    first = np.ceil(lo / step) * step
-    return [(float(v), f"{v:g}") for v in np.arange(first, hi + 1e-9 * step, step)]
+@dataclass(frozen=True)
+class Plan:
+    """The bulk panels, their grid shape ``(rows, columns)`` and whether they are small
+    multiples (one panel per curve)."""
+
+    cells: list[Cell]
+    shape: tuple[int, int]
+    multiples: bool
+
+    @property
+    def shared_key(self) -> bool:
+        """Several panels share one key, in a row below them: a legend inside a small
+        panel would be shrunk or squeeze the data."""
+        return len(self.cells) > 1
 
 
 class SpectrumPlot(PlotBase):
@@ -58,267 +71,351 @@ class SpectrumPlot(PlotBase):
 
     name = "spectrum"
     title = "Spectrum"
+    OPTIONS = {**PlotBase.OPTIONS, "overlay": (True, False), "view": ("bulk", "tail"),
+               "curves": ("panels", "overlay")}
 
     def _build(self) -> pg.GraphicsView:
         view = pg.GraphicsLayoutWidget()
-        self._p_before = pg.PlotItem()
-        self._p_after = pg.PlotItem()
-        self._p_out = pg.PlotItem()
-        for item in (self._p_before, self._p_after):
-            self._set_labels(item, f"{LAMBDA}  (eigenvalue of Φᵀ Φ / n)", f"density  {RHO}")
-        self._p_out.setLabel("bottom", f"outliers {LAMBDA}")
-        self._p_out.hideAxis("left")
-        self._p_out.setLogMode(x=True, y=False)
-        self._p_out.setYRange(0, 1)
-        self._p_out.setMouseEnabled(y=False)
-        self._p_before.setYLink(self._p_after)
-        self._add_legend(self._p_after)
-        self._add_legend(self._p_before)
-        self._layout_mode: tuple[bool, bool] | None = None
-        self._view = view
+        self._grid = view.ci.layout
+        self._grid.setHorizontalSpacing(4)
+        self._bulk: list[Panel] = []
+        self._arranged: tuple[Any, ...] | None = None
+        self._outliers = OutlierStrip(self, view.ci)
+        # the shared key of several panels (Plan.shared_key)
+        self._key = CompactLegend(None)
+        self._key.hide()
+        self._bulk_panel(0)
         return view
 
-    def plot_items(self) -> list[pg.PlotItem]:
-        return [self._p_before, self._p_after, self._p_out]
+    def apply_style(self, style: PlotStyle) -> None:
+        key = getattr(self, "_key", None)
+        if key is not None:
+            key.set_look(text_color=style.foreground, text_size_pt=legend_font_size(style),
+                         background=mkbrush(style.background, 0),
+                         border=mkpen(style.foreground, 0.5, alpha=0))
+        super().apply_style(style)
 
-    def _arrange(self, overlay: bool, outliers: bool) -> None:
-        # All three panels stay in the layout for the widget's lifetime; a panel not in
-        # use is hidden with zero width. Why: a PlotItem removed from a GraphicsLayout and
-        # later garbage-collected crashes PySide6 6.12 at interpreter exit.
-        ci = self._view.ci
-        if not ci.items:
-            ci.addItem(self._p_before, row=0, col=0)
-            ci.addItem(self._p_after, row=0, col=1)
-            ci.addItem(self._p_out, row=0, col=2)
-            self._install_readout(self._p_after, LAMBDA, RHO)
-            self._install_readout(self._p_before, LAMBDA, RHO)
-            self._install_readout(self._p_out, LAMBDA, "")
-        mode = (overlay, outliers)
-        if mode == self._layout_mode:
+    def _bulk_panel(self, i: int) -> Panel:
+        """Bulk panel ``i``, created on first use.
+
+        The panels share one zoom group (a zoom in one is copied to the others), not
+        pyqtgraph's axis links: linked views of different heights (a panel with an x
+        axis under it, one without) are aligned on screen, which shifts their ranges.
+        """
+        while len(self._bulk) <= i:
+            k = len(self._bulk)
+            item = pg.PlotItem()  # parented by the grid when arranged
+            panel = self._add_panel(f"bulk{k}", item, group="bulk", legend=True,
+                                    readout=(LAMBDA, RHO))
+            self._bulk.append(panel)
+        return self._bulk[i]
+
+    # ================================================================== layout
+    def _plan(self, view: SpectrumView | None) -> Plan:
+        """The bulk panels: curves x states, and their grid shape."""
+        curves = view.curves() if view is not None else []
+        labels = {ci: curve_label(label, ci) for ci, label in curves}
+        overlay = bool(self.options["overlay"])
+        states = [("before", "after")] if overlay else [("before",), ("after",)]
+        multiples = len(curves) > 1 and self.options["curves"] == "panels"
+        groups = ([(ci,) for ci, _ in curves][:MAX_PANELS // len(states)] if multiples
+                  else [tuple(ci for ci, _ in curves)])
+        cells = [Cell(group, st, self._cell_title(group, st, labels, multiples),
+                      legend=len(groups) * len(states) == 1)
+                 for group in groups for st in states]
+        if len(groups) == 1:
+            shape = (1, len(states))
+        elif overlay:
+            cols = math.ceil(math.sqrt(len(groups)))
+            shape = (math.ceil(len(groups) / cols), cols)
+        else:
+            shape = (len(groups), 2)
+        return Plan(cells, shape, multiples)
+
+    def _cell_title(self, group: tuple[int, ...], states: tuple[str, ...],
+                    labels: dict[int, str], multiples: bool) -> str:
+        which = ("before (dashed) / after (solid)" if len(states) == 2
+                 else "before the step" if states == ("before",) else "after the step")
+        if self.options["view"] == "tail":
+            which = "right edge and tail" + ("" if len(states) == 2 else f", {states[0]}")
+        if multiples and group:
+            name = labels.get(group[0], "")
+            short = "" if len(states) == 2 else f" · {states[0]}"
+            return f"{name}{short}" if name else which
+        return which
+
+    def _arrange(self, plan: Plan, outliers: bool) -> None:
+        """Put the used panels in the grid (others hidden), the outlier strip at right,
+        the shared key of small multiples below.
+
+        Panels are never deleted: removed from the grid and hidden (a PlotItem deleted
+        while its scene lives can crash PySide6 at exit).
+        """
+        n_cells = max(len(plan.cells), 1)
+        key = (plan.shape, n_cells, outliers, plan.shared_key)
+        if key == self._arranged:
             return
-        for item, visible, width in ((self._p_before, not overlay, None),
-                                     (self._p_out, outliers, 230)):
-            item.setVisible(visible)
-            if visible:
-                item.setMinimumWidth(150 if width else 0)
-                item.setMaximumWidth(width if width else 16777215)
-            else:
-                item.setMinimumWidth(0)
-                item.setMaximumWidth(0)
-        self._layout_mode = mode
+        self._arranged = key
+        rows, cols = plan.shape
+        grid = self._grid
+        placed = {grid.itemAt(i) for i in range(grid.count())}
+        for item in (*(p.item for p in self._bulk), self._outliers.panel.item, self._key):
+            if item in placed:
+                grid.removeItem(item)
+        for i in range(n_cells):
+            panel = self._bulk_panel(i)
+            grid.addItem(panel.item, i // cols, i % cols)
+            panel.item.show()
+        for panel in self._bulk[n_cells:]:
+            panel.item.hide()
+        if plan.shared_key:
+            grid.addItem(self._key, rows, 0, 1, cols, Qt.AlignmentFlag.AlignHCenter)
+        self._key.setVisible(plan.shared_key)
+        self._outliers.place(grid, rows, cols, outliers)
+        for c in range(grid.columnCount()):
+            grid.setColumnStretchFactor(c, 4 if c < cols else (1 if c == cols else 0))
+        for r in range(grid.rowCount()):
+            grid.setRowStretchFactor(r, 1 if r < rows else 0)
+
+    # ================================================================== drawing
+    def _axes_modes(self) -> tuple[bool, bool, bool]:
+        tail = self.options["view"] == "tail"
+        if tail:
+            return False, True, True
+        return bool(self.options["log_x"]), bool(self.options["log_y"]), False
 
     def _redraw(self) -> None:
-        if not self._begin_redraw():
-            return
-        overlay = bool(self.options.get("overlay", True))
-        log_x = bool(self.options.get("log_x", False))
-        log_y = bool(self.options.get("log_y", False))
+        view = self.view if isinstance(self.view, SpectrumView) else None
+        self._begin()
+        plan = self._plan(view)
+        span = view.outlier_span() if view is not None else None
+        self._arrange(plan, span is not None)
+        log_x, log_y, tail = self._axes_modes()
+        frame = view.frame(log_x=log_x, log_y=log_y, tail=tail) if view is not None else None
+        for i, cell in enumerate(plan.cells):
+            panel = self._bulk[i]
+            panel.set_log(log_x, log_y)
+            fixed = self._frame(panel, frame)
+            drawn = self._draw_cell(panel, cell, view, frame) if view is not None else []
+            self._decorate(panel, i, plan, cell)
+            self._fit_legend(panel, cell, view, drawn, frame, fixed)
+        self._shared_key(plan, view)
+        if view is not None and span is not None:
+            self._outliers.draw(view, span, self._color)
+        self._end()
+        self._after_redraw()
+
+    def _draw_cell(self, panel: Panel, cell: Cell, view: SpectrumView,
+                   frame: Any) -> list[tuple[Any, Any]]:
+        """Every layer of one bulk panel; returns the values drawn (for the legend)."""
+        shared = len(cell.curves) > 1
+        drawn: list[tuple[Any, Any]] = []
+        for t in view.theory:
+            if t.curve in cell.curves:
+                drawn += self._draw_theory(panel, t, cell.states, shared)
+        sims = [s for s in view.sims if s.curve in cell.curves]
+        fill_to = self._fill_level(panel, frame)
+        for s in sims:
+            drawn += self._draw_sim(panel, s, cell.states, shared, fill_to)
+        if "before" in cell.states:
+            drawn += self._draw_sim_before(panel, sims)
+        if self.options["view"] == "tail" and "after" in cell.states and frame is not None:
+            self._draw_edges(panel, view, cell, frame)
+        return drawn
+
+    def _draw_theory(self, panel: Panel, t: SpectrumTheory, states: tuple[str, ...],
+                     shared: bool) -> list[tuple[Any, Any]]:
         st = self._style
-        out_theory: list[tuple[int, str, float]] = []
-        out_sim: list[tuple[int, str, float]] = []
+        color = self._color(t.curve)
+        series = (f"curve:{t.curve}",)
+        out = []
+        if "after" in states and t.after is not None:
+            panel.pool.line(f"theory_after/{t.curve}", t.after.x, t.after.y,
+                            mkpen(color, st.line_width), z=5, series=("theory_after", *series))
+            out.append((t.after.x, t.after.y))
+        if "before" in states and t.before is not None:
+            pen = mkpen(color if shared else st.foreground, st.line_width * 0.8, DASH, 200)
+            panel.pool.line(f"theory_before/{t.curve}", t.before.x, t.before.y, pen, z=4,
+                            series=("theory_before", *series))
+            out.append((t.before.x, t.before.y))
+        return out
 
-        theory_pts = self._theory.selected_points() if self._theory else []
-        sim_pts = self._sim.selected_points() if self._sim else []
-        multi = max(len(theory_pts), len(sim_pts)) > 1
-        after_item = self._p_after
-        before_item = self._p_after if overlay else self._p_before
-        # compact legends: one entry per curve (its colour) + a neutral key per kind
-        curve_names: dict[int, str] = {}
-        kinds: dict[Any, dict[str, Any]] = {self._p_after: {}, self._p_before: {}}
-        series: dict[Any, list[tuple[Any, Any]]] = {self._p_after: [], self._p_before: []}
-        lw = st.line_width
+    def _fill_level(self, panel: Panel, frame: Any) -> float:
+        """Where histograms are filled to: 0, or on a log axis the frame's floor (which
+        is below the smallest bin), in view coordinates."""
+        if not panel.log[1]:
+            return 0.0
+        floor = frame[1][0] if frame is not None else 1e-3
+        return math.log10(floor)
 
-        for ci, label, point in theory_pts:
-            color = self._curve_color(ci)
-            lab = curve_label(label, ci)
-            curve_names.setdefault(ci, lab)
-            spec = point.theory_spectrum
-            before = point.theory_spectrum_before
-            if before is not None and (point.model.eta_tilde > 0 or spec is None):
-                self._line(before_item, before.grid, self._pos(before.density, log_y),
-                           color if multi else st.foreground, dash=True, alpha=200)
-                kinds[before_item].setdefault("theory, before (η̃ = 0)", dict(
-                    pen=mkpen(NEUTRAL if multi else st.foreground, lw,
-                              Qt.PenStyle.DashLine)))
-                series[before_item].append((before.grid, before.density))
-                self._tables[f"theory_before{'_' + lab if lab else ''}"] = (
-                    ["lambda", "rho_before(lambda)"],
-                    np.column_stack([before.grid, before.density]))
-            if spec is not None:
-                self._line(after_item, spec.grid, self._pos(spec.density, log_y), color)
-                key = ("theory, after" if multi
-                       else f"theory, after (η̃ = {point.model.eta_tilde:g})")
-                kinds[after_item].setdefault(key, dict(pen=mkpen(NEUTRAL if multi else color,
-                                                                 lw)))
-                series[after_item].append((spec.grid, spec.density))
-                self._tables[f"theory_after{'_' + lab if lab else ''}"] = (
-                    ["lambda", "rho(lambda)"], np.column_stack([spec.grid, spec.density]))
-                for x in np.asarray(spec.outliers, dtype=float):
-                    out_theory.append((ci, lab, float(x)))
-                if spec.atom_zero > 1e-9:
-                    after_item.addItem(pg.TextItem(f"atom at 0: mass {spec.atom_zero:.3g}",
-                                                   color=st.foreground, anchor=(0, 0)))
+    def _hist(self, s: SpectrumSim, state: str) -> Histogram | None:
+        log_bins = bool(self.options["log_x"]) and self.options["view"] != "tail"
+        if state == "after":
+            return s.after_log if log_bins else s.after
+        return s.before_log if log_bins else s.before
 
-        for ci, label, point in sim_pts:
-            color = self._curve_color(ci)
-            lab = curve_label(label, ci)
-            curve_names.setdefault(ci, lab)
-            for model in ("network", "srf"):
-                seeds = point.sims.get(model, ())
-                if not seeds:
-                    continue
-                after = np.concatenate([_bulk_of(s, False) for s in seeds])
-                before = np.concatenate([_bulk_of(s, True) for s in seeds])
-                tag = "network" if model == "network" else "sRF"
-                if after.size:
-                    hcolor = color if model == "network" else self._curve_color(ci + 2)
-                    hist = self._histogram(after_item, after, hcolor)
-                    hkey = f"{tag} sim." + (f" ({len(seeds)} seeds)" if len(seeds) > 1 else "")
-                    kinds[after_item].setdefault(hkey, dict(
-                        pen=mkpen(NEUTRAL if multi else hcolor, 1.2),
-                        fill=mkbrush(NEUTRAL if multi else hcolor, st.histogram_alpha)))
-                    if hist is not None:
-                        series[after_item].append((hist[0][1:], hist[1]))
-                        self._tables[f"histogram_{model}_after{'_' + lab if lab else ''}"] = (
-                            ["bin_left", "bin_right", "density"],
-                            np.column_stack([hist[0][:-1], hist[0][1:], hist[1]]))
-                if before.size and point.model.eta_tilde > 0:
-                    from engine.spectra import histogram
-
-                    edges, dens = histogram(before, bins=60)
-                    curve = pg.PlotDataItem(np.asarray(edges, dtype=np.float64),
-                                            np.asarray(dens, dtype=np.float64),
-                                            stepMode="center",
-                                            pen=mkpen(st.foreground, 1.0,
-                                                      Qt.PenStyle.DashLine, 170))
-                    before_item.addItem(curve)
-                    kinds[before_item].setdefault("sim., before", dict(
-                        pen=mkpen(st.foreground, 1.0, Qt.PenStyle.DashLine, 170)))
-                    series[before_item].append((edges[1:], dens))
-                    self._tables[f"histogram_{model}_before{'_' + lab if lab else ''}"] = (
-                        ["bin_left", "bin_right", "density"],
-                        np.column_stack([edges[:-1], edges[1:], dens]))
-                outs = pooled(point, "outliers", model)
-                for x in outs:
-                    out_sim.append((ci, tag, float(x)))
-
-        # --- the outlier panel (log x): theory as vertical lines, simulation as markers
-        has_out = bool(out_theory or out_sim)
-        self._arrange(overlay, has_out)
-        if has_out:
-            for ci, _lab, x in out_theory:
-                if x > 0:
-                    xs_span = [v for _, _, v in out_theory + out_sim if v > 0]
-                    as_log = max(xs_span) / min(xs_span) > 4.0
-                    line = pg.InfiniteLine(pos=np.log10(x) if as_log else x, angle=90,
-                                           pen=mkpen(self._curve_color(ci), st.line_width))
-                    self._p_out.addItem(line)
-            theory_txt = ", ".join(f"{x:.3g}" for _, _, x in out_theory)
-            if theory_txt:
-                # the values go in the main legend: the narrow panel has no room for one
-                kinds[after_item][f"outliers (theory): {theory_txt}"] = dict(
-                    pen=mkpen(NEUTRAL if multi else self._curve_color(0), lw))
-            if out_sim:
-                xs = np.array([x for _, _, x in out_sim if x > 0], dtype=float)
-                ys = np.linspace(0.2, 0.8, xs.size) if xs.size > 1 else np.full(xs.size, 0.5)
-                sim_txt = (f"{xs[0]:.3g}" if xs.size == 1
-                           else f"{xs.min():.3g} … {xs.max():.3g} ({xs.size})")
-                self._points(self._p_out, xs, ys, self._curve_color(1), symbol="d")
-                kinds[after_item][f"outliers (sim.): {sim_txt}"] = dict(
-                    symbol="d", brush=mkbrush(self._curve_color(1)),
-                    symbol_pen=mkpen(self._curve_color(1), 1.0))
-            self._p_out.setYRange(0, 1.4, padding=0)
-            xs_all = [x for _, _, x in out_theory + out_sim if x > 0]
-            if xs_all:
-                # log only when the outliers span a wide range (a = ±1 with different
-                # sizes); a window around one value reads better on a linear axis
-                lo, hi = min(xs_all), max(xs_all)
-                out_log = hi / lo > 4.0
-                self._p_out.setLogMode(x=out_log, y=False)
-                axis = self._p_out.getAxis("bottom")
-                if out_log:
-                    self._p_out.setXRange(np.log10(lo / 1.5), np.log10(hi * 1.5), padding=0)
-                    set_log_ticks(axis, True, minor_labels=False)
-                else:
-                    pad = max(0.08 * hi, hi - lo)
-                    self._p_out.setXRange(lo - pad, hi + pad, padding=0)
-                    # the panel is narrow: three ticks, not pyqtgraph's five that collide
-                    axis.setTicks([_few_ticks(lo - pad, hi + pad), []])
-            self._tables["outliers"] = (
-                ["curve_index", "is_theory", "lambda"],
-                np.array([[ci, 1.0, x] for ci, _, x in out_theory]
-                         + [[ci, 0.0, x] for ci, _, x in out_sim], dtype=float).reshape(-1, 3))
-
-        for item in (self._p_before, self._p_after):
-            item.setLogMode(x=log_x, y=log_y)
-            set_log_ticks(item.getAxis("bottom"), log_x)
-        edges = [float(np.max(p.theory_spectrum.edges)) for _, _, p in theory_pts
-                 if p.theory_spectrum is not None and np.size(p.theory_spectrum.edges)]
-        edges += [float(np.max(p.theory_spectrum_before.edges)) for _, _, p in theory_pts
-                  if p.theory_spectrum_before is not None
-                  and np.size(p.theory_spectrum_before.edges)]
-        if edges and not log_x:
-            # the bulk is the subject: frame it (outliers have their own panel)
-            for item in (self._p_before, self._p_after):
-                item.setXRange(0.0, 1.08 * max(edges), padding=0)
-        if not log_y:
-            top = self._typical_top(theory_pts)
-            if top is not None:
-                for item in (self._p_before, self._p_after):
-                    item.setYRange(0.0, top, padding=0.02)
-        top = self._typical_top(theory_pts) if not log_y else None
-        named = {ci: n for ci, n in curve_names.items() if n}
-        for panel in (self._p_after, self._p_before):
-            curves = []
-            if panel is self._p_after and (len(named) > 1 or (named and len(curve_names) == 1)):
-                curves = [(named[ci], self._key_sample(panel, pen=mkpen(
-                    self._curve_color(ci), lw * 1.5))) for ci in sorted(named)]
-            keys = [(name, self._key_sample(panel, **kw)) for name, kw in kinds[panel].items()]
-            self._compact_legend(panel, curves, keys)
-            data = [(x, np.minimum(np.asarray(y, dtype=float), top) if top else y)
-                    for x, y in series[panel]]
-            if panel.isVisible() or panel is self._p_after:
-                self._fit_legend(panel, data)
-        if overlay:
-            self._set_labels(self._p_after, f"{LAMBDA}  (eigenvalue of Φᵀ Φ / n)",
-                             f"density  {RHO}")
-            self._p_after.getAxis("left").setStyle(showValues=True)
-            self._set_title(self._p_after, "before (dashed) / after (solid)")
+    def _draw_sim(self, panel: Panel, s: SpectrumSim, states: tuple[str, ...], shared: bool,
+                  fill_to: float) -> list[tuple[Any, Any]]:
+        """The simulated bulk after the step: the network filled, the sRF model as an
+        outline (both filled would mix into a third colour)."""
+        h = self._hist(s, "after") if "after" in states else None
+        if h is None:
+            return []
+        st = self._style
+        color = self._color(s.curve)
+        key = f"hist_{s.model}/{s.curve}"
+        series = (s.model, f"curve:{s.curve}")
+        if s.model == "network" and not shared:
+            panel.pool.step(key, h.edges, h.density, mkpen(color, 1.0, alpha=200),
+                            fill_level=fill_to, brush=mkbrush(color, st.histogram_alpha),
+                            z=1, series=series)
         else:
-            # side by side the panels are narrow: short labels (long ones overlapped),
-            # the shared y axis labelled once
-            self._set_labels(self._p_before, LAMBDA, f"density  {RHO}")
-            self._set_labels(self._p_after, LAMBDA, "")
-            self._p_after.getAxis("left").setStyle(showValues=False)
-            self._set_title(self._p_before, "before")
-            self._set_title(self._p_after, "after")
-        self._set_title(self._p_out, "outliers" if has_out else "")
+            pen = (mkpen(color, 1.2, DOT if s.model == "srf" else Qt.PenStyle.SolidLine, 220)
+                   if shared else mkpen(NEUTRAL, 1.3))
+            panel.pool.step(key, h.edges, h.density, pen, z=2, series=series)
+        return _step_points(h)
 
-    @staticmethod
-    def _typical_top(points: list[tuple[int, str, Any]]) -> float | None:
-        """A y range that shows the body of the densities, not an integrable spike.
+    def _draw_sim_before(self, panel: Panel, sims: list[SpectrumSim]) -> list[tuple[Any, Any]]:
+        """The simulated bulk before the step, once per curve: both models start from
+        the same weights, so the network's histogram stands for both."""
+        out = []
+        for curve in sorted({s.curve for s in sims}):
+            mine = sorted((s for s in sims if s.curve == curve),
+                          key=lambda s: s.model != "network")
+            h = next((self._hist(s, "before") for s in mine
+                      if self._hist(s, "before") is not None), None)
+            if h is None:
+                continue
+            pen = mkpen(self._style.foreground, 1.0, DASH, 150)
+            panel.pool.step(f"hist_before/{curve}", h.edges, h.density, pen, z=1,
+                            series=("sim_before", f"curve:{curve}"))
+            out += _step_points(h)
+        return out
 
-        Densities can diverge at a hard edge (n = p) or have a narrow peak (tanh); on a
-        uniform λ grid their 99th percentile frames the body. The full height is one
-        click away (pyqtgraph's auto-range button) or on a log axis (View menu).
-        """
-        tops = []
-        for _, _, p in points:
-            for spec in (p.theory_spectrum, p.theory_spectrum_before):
-                if spec is None or np.size(spec.grid) < 2:
+    def _draw_edges(self, panel: Panel, view: SpectrumView, cell: Cell, frame: Any) -> None:
+        """The theory's right edge after the step, a dotted vertical line (tail view)."""
+        (_, _), (y0, y1) = frame
+        for t in view.theory:
+            if t.curve in cell.curves and t.edges.size:
+                edge = float(t.edges[:, 1].max())
+                panel.pool.segments(f"edge/{t.curve}", [edge, edge], [y0, y1],
+                                    mkpen(self._color(t.curve), 1.2, DOT), z=3,
+                                    series=("edge", f"curve:{t.curve}"))
+
+    # ================================================================== decoration
+    def _decorate(self, panel: Panel, i: int, plan: Plan, cell: Cell) -> None:
+        """Titles, axis labels and ticks: in a grid the outer panels carry the labels
+        (the axes are linked) and the labels are short (long ones overlap); a small
+        multiple's title is in its curve's colour (the outlier marks' colour)."""
+        rows, cols = plan.shape
+        c = i % cols
+        last_row = i + cols >= len(plan.cells)
+        small = rows * cols > 1
+        self._set_labels(panel, (LAMBDA if small else X_LABEL) if last_row else None,
+                         (RHO if small else Y_LABEL) if c == 0 else None)
+        panel.item.getAxis("left").setStyle(showValues=c == 0)
+        panel.item.getAxis("bottom").setStyle(showValues=last_row)
+        color = self._color(cell.curves[0]) if plan.multiples and cell.curves else None
+        self._set_title(panel, cell.title, color)
+        log_x, log_y = panel.log
+        (x0, x1), (y0, y1) = panel.vb.viewRange()
+        set_log_ticks(panel.item.getAxis("bottom"), log_x, (x0, x1))
+        set_log_ticks(panel.item.getAxis("left"), log_y, (y0, y1))
+
+    def _fit_legend(self, panel: Panel, cell: Cell, view: SpectrumView | None,
+                    drawn: list[tuple[Any, Any]], frame: Any, fixed: bool) -> None:
+        legend = panel.legend
+        assert legend is not None
+        if not cell.legend or view is None:
+            legend.set_entries([], [])
+            legend.hide()
+            return
+        legend.show()
+        curves, keys = self._legend_entries(view, cell, set(cell.states))
+        legend.set_entries(curves, keys)
+        corners = (("top-right", "top-left") if self.options["view"] != "tail"
+                   else ("top-right", "bottom-left", "top-left"))
+        legend.fit(drawn, y_range=frame[1] if frame is not None else None, corners=corners,
+                   fixed=fixed)
+
+    def _shared_key(self, plan: Plan, view: SpectrumView | None) -> None:
+        """The key of several panels, in a row below them (small multiples' curves are
+        named by the panels' titles)."""
+        if not plan.shared_key or view is None:
+            self._key.set_entries([], [])
+            return
+        states = {s for cell in plan.cells for s in cell.states}
+        _, keys = self._legend_entries(view, plan.cells[0], states)
+        self._key.set_entries([], keys, columns=min(len(keys), 3))
+
+    def _legend_entries(self, view: SpectrumView, cell: Cell, states: set[str]
+                        ) -> tuple[list[LegendEntry], list[LegendEntry]]:
+        """Curve names (when one panel shows several curves) and a key of the kinds."""
+        st = self._style
+        shared = len(cell.curves) > 1
+        multi = len(view.curves()) > 1
+        curves = ([self._entry(curve_label(label, ci) or f"curve {ci + 1}",
+                               series=f"curve:{ci}", color=self._color(ci),
+                               width=st.line_width * 1.5)
+                   for ci, label in view.curves()] if shared else [])
+        key_color = NEUTRAL if multi else self._color(cell.curves[0] if cell.curves else 0)
+        keys = self._theory_keys(view, states, key_color, multi)
+        keys += self._sim_keys(view, states, key_color, shared)
+        keys += self._notes(view, cell)
+        return curves, keys
+
+    def _theory_keys(self, view: SpectrumView, states: set[str], color: str,
+                     multi: bool) -> list[LegendEntry]:
+        st = self._style
+        keys = []
+        t0 = view.theory[0] if view.theory else None
+        if "after" in states and any(t.after is not None for t in view.theory):
+            eta = "" if multi or t0 is None else f" ({ETA} = {fmt_num(t0.eta_tilde)})"
+            keys.append(self._entry(f"theory, after{eta}", series="theory_after", color=color))
+        if "before" in states and any(t.before is not None for t in view.theory):
+            keys.append(self._entry(f"theory, before ({ETA} = 0)", series="theory_before",
+                                    color=NEUTRAL if multi else st.foreground,
+                                    width=st.line_width * 0.8, dash=DASH))
+        return keys
+
+    def _sim_keys(self, view: SpectrumView, states: set[str], color: str,
+                  shared: bool) -> list[LegendEntry]:
+        keys = []
+        if "after" in states:
+            for model, name in (("network", "network sim."), ("srf", "sRF sim.")):
+                sims = [s for s in view.sims if s.model == model and s.after is not None]
+                if not sims:
                     continue
-                grid = np.asarray(spec.grid, dtype=float)
-                uniform = np.linspace(grid[0], grid[-1], 801)
-                dens = np.interp(uniform, grid, np.asarray(spec.density, dtype=float))
-                tops.append(float(np.percentile(dens, 99)))
-        if not tops or max(tops) <= 0:
-            return None
-        return 1.25 * max(tops)
+                text = name + seeds_text(sims[0].n_seeds)
+                if model == "network" and not shared:
+                    keys.append(self._entry(text, series=model, color=color, width=1.0,
+                                            fill=color))
+                else:
+                    keys.append(self._entry(text, series=model,
+                                            color=color if shared else NEUTRAL, width=1.3,
+                                            dash=DOT if shared and model == "srf" else None))
+        if "before" in states and any(s.before is not None for s in view.sims):
+            keys.append(self._entry("sim., before", series="sim_before",
+                                    color=self._style.foreground, width=1.0, dash=DASH))
+        return keys
 
-    @staticmethod
-    def _pos(y: Any, log_y: bool) -> np.ndarray:
-        y = np.asarray(y, dtype=np.float64)
-        if log_y:
-            y = np.where(y > 0, y, np.nan)
-        return y
+    def _notes(self, view: SpectrumView, cell: Cell) -> list[LegendEntry]:
+        """Text rows: the atom at zero (a mass, not a density: it cannot be drawn on the
+        density axis) and, in the tail view, the right edge."""
+        out = []
+        atoms = sorted({round(t.atom_zero, 6) for t in view.theory if t.atom_zero > 1e-9})
+        if atoms:
+            out.append(LegendEntry(f"atom at {LAMBDA} = 0: mass {fmt_list(atoms)}"))
+        if self.options["view"] == "tail" and "after" in cell.states:
+            edges = [float(t.edges[:, 1].max()) for t in view.theory
+                     if t.curve in cell.curves and t.edges.size]
+            if edges:
+                color = NEUTRAL if len(cell.curves) > 1 else self._color(cell.curves[0])
+                out.append(self._entry(f"right edge {LAMBDA}₊ = {fmt_list(edges, 4)}",
+                                       series="edge", color=color, width=1.2, dash=DOT))
+        return out
 
+
+def _step_points(h: Histogram) -> list[tuple[np.ndarray, np.ndarray]]:
+    """A step curve's corners: each bin's height at both of its edges."""
+    return [(h.edges[:-1], h.density), (h.edges[1:], h.density)]

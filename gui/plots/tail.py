@@ -1,105 +1,122 @@
 """The right tail of the spectrum: complementary CDF on log–log axes.
 
-Theory: the bulk density integrated from the right (computed in the worker, see
-:func:`engine.spectra.ccdf_from_density`) at a few ``eta_tilde``, one line each, so the
-growth (relu) or shrinkage (tanh) of the tail with the step size is visible.
-Simulation: the rank plot of the bulk eigenvalues (fraction of eigenvalues >= λ).
+Theory: the bulk's complementary CDF at a few ``eta_tilde`` (the current one bold,
+``eta_tilde = 0`` dashed), so the growth (relu) or shrinkage (tanh) of the tail with the
+step is visible. Simulation: the rank plot of one seed's bulk (fraction of eigenvalues
+at or above each), thinned by the engine to a few hundred markers. The frame is the top
+three decades of the spectrum (the engine's ``TailView.frame``).
 """
 
 from __future__ import annotations
 
-import numpy as np
+from typing import Any
+
 import pyqtgraph as pg
+from PySide6.QtCore import Qt
 
-from engine.spectra import ccdf_from_density
-from gui.plots.base import PlotBase, curve_label, set_log_ticks
-
-#: Smallest eigenvalue drawn, relative to the largest (the tail plot shows the top
-#: three decades of the spectrum).
-TAIL_DECADES_FLOOR = 1e-3
+from engine.views import TailView
+from gui.plots.axes import set_log_ticks
+from gui.plots.base import NEUTRAL, SIM_SYMBOLS, Panel, PlotBase, mkbrush, mkpen
+from gui.plots.legend import LegendEntry
+from gui.plots.text import ETA, LAMBDA, SIM_NAMES, curve_label, fmt_num
 
 
 class TailPlot(PlotBase):
-    """Complementary CDF of the bulk, theory at several η̃ vs simulation."""
+    """Complementary CDF of the bulk, theory at several η̃ against simulation."""
 
     name = "tail"
     title = "Tail"
 
     def _build(self) -> pg.GraphicsView:
         view = pg.PlotWidget()
-        item = view.getPlotItem()
-        self._set_labels(item, "λ  (eigenvalue of Φᵀ Φ / n, log)",
-                         "P(eigenvalue ≥ λ)  (log)")
-        self._add_legend(item, offset=(10, 10))
-        self._install_readout(item, "λ", "P(≥ λ)")
+        self._panel = self._add_panel("tail", view.getPlotItem(), legend=True,
+                                      readout=(LAMBDA, f"P(≥ {LAMBDA})"))
+        self._set_labels(self._panel, f"{LAMBDA}  (eigenvalue of Φᵀ Φ / n)",
+                         f"fraction of eigenvalues ≥ {LAMBDA}")
         return view
 
     def _redraw(self) -> None:
-        if not self._begin_redraw():
-            return
-        item = self.plot_widget.getPlotItem()
-        st = self._style
-        series = list(getattr(self._extras, "tail", ()) or ())
-        if not series and self._theory is not None:
-            # Without the live extras (e.g. a reopened session): the result's own spectra.
-            for _ci, _label, point in self._theory.selected_points():
-                spec = point.theory_spectrum
-                if spec is not None:
-                    series.append((point.model.eta_tilde, spec.grid,
-                                   ccdf_from_density(spec.grid, spec.density)))
-        else:
-            series = [(s.eta_tilde, s.grid, s.ccdf) for s in series]
-        fit_series: list[tuple[np.ndarray, np.ndarray]] = []
-        current = None
-        if self._theory is not None and self._theory.config is not None:
-            current = self._theory.config.model.eta_tilde
-        for i, (eta, grid, ccdf) in enumerate(series):
-            grid = np.asarray(grid, dtype=np.float64)
-            ccdf = np.asarray(ccdf, dtype=np.float64)
-            # the plot is about the right tail: three decades below the top of the grid
-            # (at n = p the density reaches down to ~0 and would add empty decades)
-            ok = (grid > TAIL_DECADES_FLOOR * grid.max()) & (ccdf > 1e-6)
-            is_current = current is not None and abs(eta - current) < 1e-9
-            self._line(item, grid[ok], ccdf[ok], self._curve_color(i),
-                       name=f"theory η̃ = {eta:g}{' (current)' if is_current else ''}",
-                       width=st.line_width * (1.4 if is_current else 1.0),
-                       dash=eta == 0)
-            self._tables[f"theory_eta_{eta:g}"] = (["lambda", "ccdf"],
-                                                   np.column_stack([grid, ccdf]))
-            fit_series.append((grid[ok], ccdf[ok]))
-        if self._sim is not None:
-            for ci, label, point in self._sim.selected_points():
-                for model, symbol in (("network", "o"), ("srf", "t")):
-                    seeds = point.sims.get(model, ())
-                    if not seeds or seeds[0].eigenvalues is None:
-                        continue
-                    s = seeds[0]
-                    eig = np.asarray(s.eigenvalues, dtype=np.float64)
-                    k = len(s.outliers) if s.outliers is not None else 0
-                    bulk = eig[: eig.size - k] if k else eig
-                    frac = (bulk.size - np.arange(bulk.size)) / bulk.size
-                    # numerically zero eigenvalues (rank deficiency) and the hard edge at
-                    # n = p are no part of the tail and would stretch the log axis over
-                    # empty decades (the exported table keeps every eigenvalue)
-                    ok = bulk > (TAIL_DECADES_FLOOR * bulk.max() if bulk.size else 0.0)
-                    # thin the rank plot: a few hundred markers read better than p
-                    step = max(1, int(ok.sum() // 300))
-                    lab = curve_label(label, ci)
-                    self._points(item, bulk[ok][::step], frac[ok][::step],
-                                 self._curve_color(len(series) + ci if model == "network"
-                                                   else len(series) + ci + 1),
-                                 symbol=symbol, size=st.marker_size * 0.6, hollow=True,
-                                 name=f"{'network' if model == 'network' else 'sRF'} "
-                                      f"η̃ = {point.model.eta_tilde:g}"
-                                      f"{' ' + lab if lab else ''} (seed {s.seed})")
-                    self._tables[f"sim_{model}{'_' + lab if lab else ''}"] = (
-                        ["lambda", "fraction_geq"], np.column_stack([bulk, frac]))
-                    fit_series.append((bulk[ok], frac[ok]))
-        item.setLogMode(x=True, y=True)
-        # many decades: label 1, 10, 100 only (2 and 5 collide, "0.0050.01")
-        set_log_ticks(item.getAxis("bottom"), True, minor_labels=False)
-        # the tails fall to the bottom right: bottom left is usually empty
-        self._fit_legend(item, fit_series,
-                         corners=("bottom-left", "top-right", "bottom-right", "top-left"))
-        self._set_title(item, "complementary CDF of the bulk (log–log)")
+        view = self.view if isinstance(self.view, TailView) else None
+        panel = self._panel
+        self._begin()
+        panel.set_log(True, True)  # always: the tail is a power of λ or it is not
+        frame = view.frame() if view is not None else None
+        fixed = self._frame(panel, frame)
+        drawn: list[tuple[Any, Any]] = []
+        if view is not None:
+            drawn += self._draw_theory(panel, view)
+            drawn += self._draw_sims(panel, view)
+        (x0, x1), (y0, y1) = panel.vb.viewRange()
+        set_log_ticks(panel.item.getAxis("bottom"), True, (x0, x1))
+        set_log_ticks(panel.item.getAxis("left"), True, (y0, y1))
+        self._legend(panel, view, drawn, frame, fixed)
+        self._set_title(panel, "complementary CDF of the bulk (log–log)")
+        self._end()
+        self._after_redraw()
 
+    def _theory_color(self, i: int, current: bool) -> str:
+        return self._color(0) if current else self._color(i + 1)
+
+    def _draw_theory(self, panel: Panel, view: TailView) -> list[tuple[Any, Any]]:
+        st = self._style
+        out = []
+        others = 0
+        for t in view.theory:
+            color = self._theory_color(others, t.current)
+            others += 0 if t.current else 1
+            width = st.line_width * (1.5 if t.current else 0.9)
+            style = Qt.PenStyle.DashLine if t.eta_tilde == 0 else Qt.PenStyle.SolidLine
+            panel.pool.line(f"theory/{t.eta_tilde:g}", t.grid, t.ccdf,
+                            mkpen(color, width, style), z=5 if t.current else 3,
+                            series=(f"eta:{t.eta_tilde:g}",))
+            out.append((t.grid, t.ccdf))
+        return out
+
+    def _sim_color(self, curve: int, model: str) -> str:
+        if model == "srf":
+            return NEUTRAL
+        return self._color(0) if curve == 0 else self._color(curve + 4)
+
+    def _draw_sims(self, panel: Panel, view: TailView) -> list[tuple[Any, Any]]:
+        st = self._style
+        out = []
+        for s in view.sims:
+            lam, frac = s.markers()
+            color = self._sim_color(s.curve, s.model)
+            panel.pool.points(f"sim_{s.model}/{s.curve}", lam, frac,
+                              symbol=SIM_SYMBOLS[s.model], size=st.marker_size * 0.6,
+                              pen=mkpen(color, 1.2), brush=mkbrush(st.background, 0), z=4,
+                              series=(s.model, f"curve:{s.curve}"))
+            out.append((lam, frac))
+        return out
+
+    def _legend(self, panel: Panel, view: TailView | None, drawn: list[tuple[Any, Any]],
+                frame: Any, fixed: bool) -> None:
+        legend = panel.legend
+        assert legend is not None
+        if view is None or not (view.theory or view.sims):
+            legend.set_entries([], [])
+            legend.hide()
+            return
+        legend.show()
+        st = self._style
+        curves, others = [], 0
+        for t in view.theory:
+            color = self._theory_color(others, t.current)
+            others += 0 if t.current else 1
+            name = f"theory {ETA} = {fmt_num(t.eta_tilde)}" + (" (current)" if t.current else "")
+            curves.append(self._entry(name, series=f"eta:{t.eta_tilde:g}", color=color,
+                                      width=st.line_width * (1.5 if t.current else 0.9),
+                                      dash=Qt.PenStyle.DashLine if t.eta_tilde == 0 else None))
+        keys: list[LegendEntry] = []
+        for s in view.sims:
+            label = curve_label(s.label, s.curve)
+            text = (f"{SIM_NAMES[s.model]} sim." + (f", {label}" if label else "")
+                    + f" (seed {s.seed})")
+            keys.append(self._entry(text, series=s.model,
+                                    color=self._sim_color(s.curve, s.model),
+                                    symbol=SIM_SYMBOLS[s.model], hollow=True))
+        legend.set_entries(curves, keys)
+        # the tails fall to the bottom right: bottom left is usually empty
+        legend.fit(drawn, y_range=frame[1] if frame is not None else None, fixed=fixed,
+                   corners=("bottom-left", "top-right", "bottom-right", "top-left"))

@@ -1,122 +1,173 @@
-"""Weights after the step: spectrum of ``W1 W1^T`` with its spike, and alignment with θ.
+"""Weights after the step: spectrum of ``W1 W1^T``, and alignment with θ.
 
-Left: theory bulk density (line) with the simulated eigenvalues (histogram, the
-spikes removed and listed in the legend with their predicted positions). Right: the
-overlap of the learned spike and of the top singular vectors of ``W1`` with ``theta``
-(bars: simulation, seed mean; dashed line: the theory's ``gamma = <v, theta>``).
+Left: the theory's bulk density (line) over the simulated bulk (histograms: the network
+filled, the sRF model as an outline); the spikes, of order ``p`` and far off this
+scale, are listed in the legend, predicted and simulated. Right: the overlap with
+``theta`` of the learned spike and of the top singular vectors of ``W1`` (bars, seed
+means), with the theory's ``gamma = <v, theta>`` as a dashed line.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import Qt
 
-from gui.plots.base import SIM_NAMES, PlotBase, mkbrush, mkpen
+from engine.views import WeightsView
+from gui.plots.base import NEUTRAL, Panel, PlotBase, mkbrush, mkpen
+from gui.plots.legend import LegendEntry
+from gui.plots.text import ETA, LAMBDA, SIM_NAMES, fmt_list, fmt_num, seeds_text
+
+#: Width of one model's bar (two models side by side per direction).
+BAR_WIDTH = 0.36
+HINT = "No simulated weights: run kind \"weights\" with a simulation to compare them."
 
 
 class WeightsPlot(PlotBase):
-    """Spectrum of W1 W1ᵀ and overlaps with θ."""
+    """Spectrum of W₁W₁ᵀ and overlaps with θ."""
 
     name = "weights"
     title = "Weights & alignment"
 
     def _build(self) -> pg.GraphicsView:
         view = pg.GraphicsLayoutWidget()
-        self._p_spec = view.addPlot(row=0, col=0)
-        self._p_ovl = view.addPlot(row=0, col=1)
-        self._p_ovl.setMaximumWidth(330)
-        self._set_labels(self._p_spec, "λ  (eigenvalue of W₁ W₁ᵀ)", "density  ρ(λ)")
-        self._set_labels(self._p_ovl, "j  (0 = learned spike)", "overlap with θ")
-        self._add_legend(self._p_spec)
-        self._add_legend(self._p_ovl, offset=(-5, 5))
-        self._install_readout(self._p_spec, "λ", "ρ")
-        self._install_readout(self._p_ovl, "j", "overlap")
+        self._spec = self._add_panel("spectrum", view.addPlot(row=0, col=0), legend=True,
+                                     readout=(LAMBDA, "ρ"))
+        self._ovl = self._add_panel("alignment", view.addPlot(row=0, col=1), legend=True,
+                                    readout=("direction", "overlap"))
+        self._ovl.item.setMaximumWidth(300)
+        view.ci.layout.setColumnStretchFactor(0, 3)
+        view.ci.layout.setColumnStretchFactor(1, 1)
+        self._set_labels(self._spec, f"{LAMBDA}  (eigenvalue of W₁ W₁ᵀ)", "density  ρ(λ)")
+        self._set_labels(self._ovl, "direction", "overlap with θ")
         return view
 
-    def plot_items(self) -> list[pg.PlotItem]:
-        return [self._p_spec, self._p_ovl]
-
     def _redraw(self) -> None:
-        if not self._begin_redraw():
-            return
-        st = self._style
-        spikes: list[float] = []
-        gamma = None
-        if self._theory is not None:
-            for ci, _label, point in self._theory.selected_points():
-                tw = point.theory_weights
-                if tw is not None:
-                    self._line(self._p_spec, tw.grid, tw.density, self._curve_color(ci),
-                               name=f"theory (η̃ = {point.model.eta_tilde:g})")
-                    dens = np.asarray(tw.density, dtype=float)
-                    dens = dens[np.isfinite(dens) & (dens > 0)]
-                    if dens.size:
-                        # the density can diverge at an edge (beta = 1): show the body
-                        top = 4.0 * float(np.median(dens))
-                        self._p_spec.setYRange(0.0, max(top, 1e-9), padding=0.02)
-                    spikes.extend(float(x) for x in np.asarray(tw.spikes, dtype=float))
-                    self._tables["theory_density"] = (["lambda", "rho(lambda)"],
-                                                      np.column_stack([tw.grid, tw.density]))
-                if point.srf_params is not None and gamma is None:
-                    gamma = float(point.srf_params.gamma)
-                break
-        if spikes:
-            self._p_spec.addItem(pg.PlotDataItem(
-                [], [], pen=mkpen(self._curve_color(0), st.line_width),
-                name="theory spikes: " + ", ".join(f"{x:.4g}" for x in spikes)))
-        sim_drawn = False
-        if self._sim is not None:
-            for _ci, _label, point in self._sim.selected_points():
-                for j, model in enumerate(("network", "srf")):
-                    seeds = point.sims.get(model, ())
-                    eigs = [np.asarray(s.weight_eigenvalues, dtype=float) for s in seeds
-                            if s.weight_eigenvalues is not None]
-                    if eigs:
-                        k = len(spikes)
-                        bulk = np.concatenate([e[: e.size - k] if k else e for e in eigs])
-                        top = [e[-k:] for e in eigs] if k else []
-                        self._histogram(self._p_spec, bulk, self._curve_color(j + 1),
-                                        name=f"{SIM_NAMES[model]} sim."
-                                             + (", spikes: "
-                                                + ", ".join(f"{x:.4g}" for x in
-                                                            np.concatenate(top)[:4])
-                                                if top else ""))
-                    top_ovl = [np.asarray(s.top_overlaps, dtype=float) for s in seeds
-                               if s.top_overlaps is not None]
-                    spike = np.array(
-                        [s.spike_overlap for s in seeds if s.spike_overlap is not None],
-                        dtype=float)
-                    values = []
-                    if spike.size:
-                        values.append(spike.mean())
-                    if top_ovl:
-                        m = min(len(t) for t in top_ovl)
-                        values.extend(np.mean([t[:m] for t in top_ovl], axis=0))
-                    if values:
-                        x = np.arange(len(values), dtype=float) + (j - 0.5) * 0.35
-                        bars = pg.BarGraphItem(x=x, height=values, width=0.33,
-                                               brush=mkbrush(self._curve_color(j + 1), 200),
-                                               pen=mkpen(self._curve_color(j + 1), 1.0),
-                                               name=f"{SIM_NAMES[model]} sim.")
-                        self._p_ovl.addItem(bars)
-                        sim_drawn = True
-                        self._tables[f"overlaps_{model}"] = (
-                            ["index", "overlap"], np.column_stack([np.arange(len(values)),
-                                                                   values]))
-                break
-        if gamma is not None:
-            line = pg.InfiniteLine(pos=gamma, angle=0,
-                                   pen=mkpen(st.foreground, st.line_width * 0.7,
-                                             pg.QtCore.Qt.PenStyle.DashLine))
-            self._p_ovl.addItem(line)
-            self._p_ovl.addItem(pg.PlotDataItem([], [], pen=line.pen,
-                                                name=f"theory γ = {gamma:.3f}"))
-        if not sim_drawn:
-            hint = pg.TextItem("no simulated weights:\nrun kind 'weights', then Run",
-                               color=st.foreground, anchor=(0, 0))
-            hint.setPos(0.0, 0.55)
-            self._p_ovl.addItem(hint, ignoreBounds=True)
-        self._p_ovl.setYRange(0, 1.05, padding=0)
-        self._set_title(self._p_spec, "spectrum of W₁ W₁ᵀ")
-        self._set_title(self._p_ovl, "alignment with θ")
+        view = self.view if isinstance(self.view, WeightsView) else None
+        self._begin()
+        drawn = self._draw_spectrum(view) if view is not None else []
+        fixed = self._frame(self._spec, view.frame() if view is not None else None)
+        self._spectrum_legend(view, drawn, fixed)
+        bars = self._draw_overlaps(view) if view is not None else 0
+        self._overlap_axes(view, bars)
+        self._set_title(self._spec, "spectrum of W₁ W₁ᵀ")
+        self._set_title(self._ovl, "alignment with θ")
+        no_sims = view is not None and view.theory is not None and not view.sims
+        self._set_hint(HINT if no_sims else "")
+        self._end()
+        self._after_redraw()
 
+    # ------------------------------------------------------------------ spectrum
+    def _draw_spectrum(self, view: WeightsView) -> list[tuple[Any, Any]]:
+        st = self._style
+        pool = self._spec.pool
+        color = self._color(0)
+        drawn: list[tuple[Any, Any]] = []
+        if view.theory is not None:
+            d = view.theory.density
+            pool.line("theory", d.x, d.y, mkpen(color, st.line_width), z=5, series=("theory",))
+            drawn.append((d.x, d.y))
+        for s in view.sims:
+            if s.bulk is None:
+                continue
+            h = s.bulk
+            if s.model == "network":
+                pool.step("hist_network", h.edges, h.density, mkpen(color, 1.0, alpha=200),
+                          fill_level=0.0, brush=mkbrush(color, st.histogram_alpha), z=1,
+                          series=("network",))
+            else:
+                pool.step(f"hist_{s.model}", h.edges, h.density, mkpen(NEUTRAL, 1.3), z=2,
+                          series=(s.model,))
+            drawn += [(h.edges[:-1], h.density), (h.edges[1:], h.density)]
+        return drawn
+
+    def _spectrum_legend(self, view: WeightsView | None, drawn: list[tuple[Any, Any]],
+                         fixed: bool) -> None:
+        legend = self._spec.legend
+        assert legend is not None
+        if view is None or (view.theory is None and not view.sims):
+            legend.set_entries([], [])
+            legend.hide()
+            return
+        legend.show()
+        color = self._color(0)
+        keys: list[LegendEntry] = []
+        if view.theory is not None:
+            keys.append(self._entry(f"theory ({ETA} = {fmt_num(view.theory.eta_tilde)})",
+                                    series="theory", color=color))
+        for s in view.sims:
+            if s.bulk is not None:
+                network = s.model == "network"
+                keys.append(self._entry(f"{SIM_NAMES[s.model]} sim.{seeds_text(s.n_seeds)}",
+                                        series=s.model, color=color if network else NEUTRAL,
+                                        width=1.0 if network else 1.3,
+                                        fill=color if network else None))
+        keys += self._spike_notes(view)
+        legend.set_entries([], keys)
+        frame = view.frame()
+        legend.fit(drawn, y_range=frame[1] if frame is not None else None, fixed=fixed)
+
+    @staticmethod
+    def _spike_notes(view: WeightsView) -> list[LegendEntry]:
+        """The spikes as text: they are of order p, off the bulk's scale."""
+        notes = []
+        if view.theory is not None and view.theory.spikes.size:
+            notes.append(LegendEntry(f"spikes, theory: {fmt_list(view.theory.spikes, 4)}"))
+        for s in view.sims:
+            if s.spikes.size:
+                notes.append(LegendEntry(f"spikes, {SIM_NAMES[s.model]}: "
+                                         f"{fmt_list(np.sort(s.spikes)[::-1], 4)}"))
+        return notes
+
+    # ------------------------------------------------------------------ alignment
+    def _draw_overlaps(self, view: WeightsView) -> int:
+        """Bars per model, side by side; returns the number of directions drawn."""
+        pool = self._ovl.pool
+        models = [s for s in view.sims if s.overlaps.size]
+        n = 0
+        for k, s in enumerate(models):
+            color = self._color(1 + k)
+            shift = (k - (len(models) - 1) / 2) * BAR_WIDTH
+            x = np.arange(s.overlaps.size, dtype=float) + shift
+            pool.bars(f"bars_{s.model}", x, s.overlaps, width=BAR_WIDTH * 0.92,
+                      pen=mkpen(color, 1.0), brush=mkbrush(color, 200), z=2,
+                      series=(s.model,))
+            n = max(n, s.overlaps.size)
+        if view.theory is not None and np.isfinite(view.theory.gamma):
+            g = view.theory.gamma
+            pool.line("gamma", [-0.6, max(n, 1) - 0.4], [g, g],
+                      mkpen(self._style.foreground, self._style.line_width * 0.7,
+                            Qt.PenStyle.DashLine), z=3, series=("gamma",))
+        return n
+
+    def _overlap_axes(self, view: WeightsView | None, n: int) -> None:
+        panel: Panel = self._ovl
+        fixed = self._frame(panel, ((-0.6, max(n, 1) - 0.4), (0.0, 1.05)))
+        ticks = [(0.0, "spike")] + [(float(j), str(j)) for j in range(1, n)]
+        panel.item.getAxis("bottom").setTicks([ticks, []])
+        self._set_labels(panel, "learned spike, top singular vectors of W₁" if n > 1
+                         else "learned spike", "overlap with θ")
+        legend = panel.legend
+        assert legend is not None
+        keys = [self._entry(f"{SIM_NAMES[s.model]} sim.", series=s.model,
+                            color=self._color(1 + k), width=1.0, fill=self._color(1 + k),
+                            fill_alpha=200)
+                for k, s in enumerate(s for s in (view.sims if view else ()) if s.overlaps.size)]
+        if view is not None and view.theory is not None and np.isfinite(view.theory.gamma):
+            keys.append(self._entry(f"theory γ = {view.theory.gamma:.3f}", series="gamma",
+                                    color=self._style.foreground,
+                                    width=self._style.line_width * 0.7,
+                                    dash=Qt.PenStyle.DashLine))
+        if not keys:
+            legend.set_entries([], [])
+            legend.hide()
+            return
+        legend.show()
+        legend.set_entries([], keys)
+        drawn = [(np.arange(s.overlaps.size), s.overlaps) for s in view.sims] if view else []
+        if view is not None and view.theory is not None:
+            drawn.append(([-0.6, max(n, 1) - 0.4], [view.theory.gamma] * 2))
+        legend.fit(drawn, y_range=(0.0, 1.05), fixed=fixed,
+                   corners=("top-right", "bottom-right", "top-left"))

@@ -22,7 +22,11 @@ from PySide6.QtGui import QColor, QImage  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 from synthetic import make_config, make_result  # noqa: E402
 
+from engine import views  # noqa: E402
+from engine.config import Config  # noqa: E402
+from engine.results import RunResult  # noqa: E402
 from engine.session import load_session, save_session  # noqa: E402
+from engine.views import Views  # noqa: E402
 from gui import figure_export  # noqa: E402
 from gui.figure_export import (  # noqa: E402
     copy_to_clipboard,
@@ -52,15 +56,14 @@ class LinePlot(PlotBase):
         item.setLabel("left", Y_LABEL)
         item.setXRange(0, 1, padding=0)
         item.setYRange(0, 1, padding=0)
-        self._item = item
+        self._panel = self._add_panel("line", item)
         return view
 
     def _redraw(self) -> None:
-        if not hasattr(self, "_item"):
-            return
-        self._item.clear()
-        pen = mkpen("#D55E00", self._style.line_width)
-        self._item.addItem(pg.PlotDataItem([0.0, 1.0], [0.5, 0.5], pen=pen))
+        self._begin()
+        self._panel.pool.line("line", [0.0, 1.0], [0.5, 0.5],
+                              mkpen("#D55E00", self._style.line_width))
+        self._end()
 
     def export_data(self) -> dict[str, tuple[list[str], np.ndarray]]:
         return {"line": (["x [units]", "y [units]"], np.array([[0.0, 0.5], [1.0, 0.5]]))}
@@ -235,10 +238,19 @@ def real_plots(qtbot) -> list[PlotBase]:  # noqa: ANN001
     return plots
 
 
+def _views(config: Config, result: RunResult) -> Views:
+    """Both halves of every view, as the app builds them from a result."""
+    snapshot = tuple(c.points[0] for c in result.curves)
+    bundle = views.TheoryBundle(config, run=result, snapshot=snapshot, stage="snapshot")
+    return views.combine(views.theory_views(bundle), views.simulation_views(result, config),
+                         config)
+
+
 def test_export_all_real_plots(real_plots: list[PlotBase], tmp_path: Path) -> None:
     result = make_result()
+    v = _views(result.config, result)
     for p in real_plots:
-        p.set_result(result)
+        p.set_views(v)
     files = export_all(real_plots, tmp_path, style=PRESENTATION, dpi=100)
     assert len(files) == 3 * len(real_plots)
     for f in files:
@@ -258,6 +270,7 @@ def test_export_all_real_plots(real_plots: list[PlotBase], tmp_path: Path) -> No
     png = QImage(str(tmp_path / "spectrum.png"))
     prov = json.loads(png.text("Description"))
     assert prov["config"] == result.config.to_dict() and "eta" in prov["conventions"]
+    assert prov["seeds"] == list(v.seeds)
     desc = [el.text for el in ET.parse(tmp_path / "tail.svg").getroot().iter()
             if el.tag.endswith("desc")]
     assert json.loads(desc[0])["config"]["model"]["d"] == result.config.model.d
@@ -280,7 +293,7 @@ def test_session_round_trip_gives_identical_plot_data(qtbot, tmp_path: Path) -> 
     for p in first:
         qtbot.addWidget(p)
         p.resize(700, 450)
-        p.set_result(result)
+        p.set_views(_views(cfg, result))
     path = save_session(tmp_path / "s.json", cfg, result, ui={"tab": "spectrum"})
     session = load_session(path)
     config, loaded = session.config, session.result
@@ -290,7 +303,7 @@ def test_session_round_trip_gives_identical_plot_data(qtbot, tmp_path: Path) -> 
     for a, b in zip(first, second, strict=True):
         qtbot.addWidget(b)
         b.resize(700, 450)
-        b.set_result(loaded)
+        b.set_views(_views(config, loaded))
         ta, tb = _tables(a), _tables(b)
         assert ta.keys() == tb.keys(), a.name
         for k in ta:
