@@ -10,6 +10,17 @@ ever passed to ``eval``.
 Hermite constants follow docs/model.md#conventions with ``z ~ N(0, 1)``::
 
     mu0 = E f(z),  mu1 = E z f(z),  mu2 = E (z^2 - 1) f(z) = E f''(z),  m2 = E f(z)^2
+
+A user expression must be finite on ``[-VALIDATED_RANGE, VALIDATED_RANGE] = [-20, 20]``,
+the range on which the theory's quadratures of a standard Gaussian variable evaluate it
+(docs/model.md#numerics): the Hermite constants integrate expressions on ``[-10, 10]``,
+the default ``kappa`` grid (80 Gauss–Hermite nodes) reaches ``+-16.8`` and carries the
+target ``sigma_*``, and the simulations draw pre-activations and ``<theta, x>`` of unit
+scale (``|z| < 7`` for 10^10 draws). A function that overflows somewhere in that range has
+no usable Gaussian moments anyway (``exp(36 z)`` overflows at 20, and ``E exp(36 z)^2 =
+e^2592``). Finer grids and the arguments ``s g + u kappa`` of a large spike can reach
+further out: there the theory checks what it computed and fails with a
+:class:`~engine.errors.ConvergenceError` naming the stage (docs/model.md#known-limits).
 """
 
 from __future__ import annotations
@@ -137,6 +148,11 @@ _BINOPS: dict[type, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
 
 _MAX_EXPRESSION_LENGTH = 500
 
+#: Half-width of the range on which a user expression must be finite (module docstring).
+VALIDATED_RANGE = 20.0
+#: The probe points: every 0.05 on the range (integers, halves and zero included).
+_PROBE = np.linspace(-VALIDATED_RANGE, VALIDATED_RANGE, 801)
+
 
 def _compile_node(node: ast.AST, source: str) -> Callable[[np.ndarray], np.ndarray]:
     """Turn one whitelisted AST node into a closure of ``z``."""
@@ -237,12 +253,15 @@ def parse_expression(source: str) -> ArrayFn:
             out = np.asarray(fn(z), dtype=float)
         return np.broadcast_to(out, z.shape).copy() if out.shape != z.shape else out
 
-    # Probe: the expression must give finite values on typical inputs.
-    probe = _wrapped(np.linspace(-6.0, 6.0, 241))
-    if not np.all(np.isfinite(probe)):
+    # Probe: finite everywhere the theory and the simulations evaluate it.
+    bad = ~np.isfinite(_wrapped(_PROBE))
+    if bad.any():
+        r = f"{VALIDATED_RANGE:g}"
         raise ExpressionError(
-            f"expression {source!r} is not finite for every z in [-6, 6] "
-            "(e.g. log or sqrt of a negative number, or division by zero)"
+            f"expression {source!r} is not finite for every z in [-{r}, {r}], the range the "
+            f"theory and the simulation evaluate activations on (e.g. at z = "
+            f"{_PROBE[np.argmax(bad)]:g}: log or sqrt of a negative number, division by "
+            "zero, or overflow)"
         )
     return _wrapped
 
@@ -361,16 +380,19 @@ def hermite_constants(name: str, n_nodes: int = 200) -> HermiteConstants:
         # converges slowly (1e-3 for abs with 200 nodes); a dense trapezoid rule
         # is exact to ~1e-7 there and spectrally accurate for smooth functions.
         x, w = dense_gaussian_rule()
-    fx = act.f(x)
-    fp = act.fprime(x)
-    mean_fp = float(w @ fp)
-    return HermiteConstants(
-        mu0=float(w @ fx),
-        mu1=float(w @ (x * fx)),
-        mu2=float(w @ ((x * x - 1.0) * fx)),
-        m2=float(w @ (fx * fx)),
-        var_fprime=max(float(w @ (fp * fp)) - mean_fp**2, 0.0),
-    )
+    # numpy arithmetic throughout: an overflow gives inf (which the theory reports, naming
+    # the constant), where Python's float ** would raise.
+    with np.errstate(all="ignore"):
+        fx = act.f(x)
+        fp = act.fprime(x)
+        mean_fp = w @ fp
+        return HermiteConstants(
+            mu0=float(w @ fx),
+            mu1=float(w @ (x * fx)),
+            mu2=float(w @ ((x * x - 1.0) * fx)),
+            m2=float(w @ (fx * fx)),
+            var_fprime=float(max(w @ (fp * fp) - mean_fp * mean_fp, 0.0)),
+        )
 
 
 def activation_names() -> list[str]:

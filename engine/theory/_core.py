@@ -272,9 +272,15 @@ class NewtonOut:
 
 def damped_fixed_point(x: np.ndarray, z: np.ndarray, D: ModelData, n: int,
                        damping: float = 0.5) -> np.ndarray:
-    """A few damped fixed-point sweeps: robust start far from the real axis."""
+    """A few damped fixed-point sweeps: robust start far from the real axis.
+
+    A point whose map is not finite (a singular ``M`` on the way) keeps its last value.
+    """
     for _ in range(n):
-        x = (1.0 - damping) * x + damping * phi(x, z, D)
+        with np.errstate(all="ignore"):
+            xn = (1.0 - damping) * x + damping * phi(x, z, D)
+        ok = np.all(np.isfinite(xn), axis=1)
+        x = np.where(ok[:, None], xn, x)
     return x
 
 
@@ -311,6 +317,10 @@ def newton(x: np.ndarray, z: np.ndarray, D: ModelData, tol: float, max_iter: int
             if new.size:
                 H[new] = inverse_jacobian(u[new], z[new], D)
                 have[new] = exact[new] = True
+                # A singular Jacobian: take a damped fixed-point step (H = I) instead.
+                sing = new[~np.all(np.isfinite(H[new]), axis=(1, 2))]
+                H[sing] = np.eye(n)
+                exact[sing] = False
             du = -mm(H[act], F[act][:, :, None])[:, :, 0]
             u0, F0, r0 = u[act], F[act], ru[act]
             pending = _line_search(act, du, state, z, D)

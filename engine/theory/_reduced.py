@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from engine.theory._blas import matmul as mm
-from engine.theory._guard import safe_inv
+from engine.theory._guard import require_finite, safe_inv
 
 if TYPE_CHECKING:
     from engine.theory._core import ModelData
@@ -104,6 +104,8 @@ def _orthonormal_span(C: np.ndarray, block: int = 16) -> np.ndarray:
     against 2 ms alone).
     """
     thr = max(C.shape) * np.finfo(float).eps * float(np.linalg.norm(C))
+    require_finite("spectral equations", "the coefficients mu1, mus2 are too large to "
+                   "square and sum", thr)
     U = np.zeros((C.shape[0], 0))
     if not thr > 0:
         return U

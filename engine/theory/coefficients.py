@@ -20,7 +20,8 @@ from functools import lru_cache
 import numpy as np
 from scipy import special
 
-from engine.activations import REGISTRY, gauss_hermite, get_activation
+from engine.activations import REGISTRY, VALIDATED_RANGE, gauss_hermite, get_activation
+from engine.errors import ConvergenceError
 
 __all__ = ["conditional_coefficients", "mu0", "mu1", "mus2"]
 
@@ -53,27 +54,44 @@ def _inner_rule(name: str, q_inner: int) -> tuple[np.ndarray, np.ndarray]:
 
 def _coefficients(name: str, s: np.ndarray, m: np.ndarray, q_inner: int
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(mu0, mu1, mus2)`` for rows of norm ``s`` and shifts ``m = u kappa`` (broadcast)."""
+    """``(mu0, mu1, mus2)`` for rows of norm ``s`` and shifts ``m = u kappa`` (broadcast).
+
+    Raises
+    ------
+    ConvergenceError
+        When a coefficient is not finite: ``sigma`` overflows (or is undefined) where
+        the quadrature evaluates it, ``s g + u kappa``.
+    """
     act = get_activation(name)
     s, m = np.broadcast_arrays(np.asarray(s, dtype=float), np.asarray(m, dtype=float))
-    if act.is_relu:
-        safe = np.where(s > 0, s, 1.0)
-        c0, c1, second = _relu_coefficients(safe, m)
-        # A vanishing row norm leaves the deterministic feature relu(m).
-        zero = s <= 0
-        if np.any(zero):
-            c0 = np.where(zero, np.maximum(m, 0.0), c0)
-            c1 = np.where(zero, 0.0, c1)
-            second = np.where(zero, np.maximum(m, 0.0) ** 2, second)
-    else:
-        g, w = _inner_rule(act.name, q_inner)
-        # (K, Q, q_inner) at most a few 1e6 evaluations: one vectorised call.
-        arg = s[..., None] * g + m[..., None]
-        fx = act.f(arg)
-        c0 = fx @ w
-        c1 = fx @ (w * g)
-        second = (fx * fx) @ w
-    ms2 = np.maximum(second - c0 * c0 - c1 * c1, 0.0)
+    with np.errstate(all="ignore"):
+        if act.is_relu:
+            safe = np.where(s > 0, s, 1.0)
+            c0, c1, second = _relu_coefficients(safe, m)
+            # A vanishing row norm leaves the deterministic feature relu(m).
+            zero = s <= 0
+            if np.any(zero):
+                c0 = np.where(zero, np.maximum(m, 0.0), c0)
+                c1 = np.where(zero, 0.0, c1)
+                second = np.where(zero, np.maximum(m, 0.0) ** 2, second)
+            reach = float(np.max(np.abs(m), initial=0.0))
+        else:
+            g, w = _inner_rule(act.name, q_inner)
+            # (K, Q, q_inner) at most a few 1e6 evaluations: one vectorised call.
+            arg = s[..., None] * g + m[..., None]
+            fx = act.f(arg)
+            c0 = fx @ w
+            c1 = fx @ (w * g)
+            second = (fx * fx) @ w
+            reach = float(np.max(np.abs(arg), initial=0.0))
+        ms2 = np.maximum(second - c0 * c0 - c1 * c1, 0.0)
+    if not (np.all(np.isfinite(c0)) and np.all(np.isfinite(c1)) and np.all(np.isfinite(ms2))):
+        beyond = (f", beyond the validated range [-{VALIDATED_RANGE:g}, {VALIDATED_RANGE:g}]"
+                  if reach > VALIDATED_RANGE else "")
+        raise ConvergenceError(
+            f"conditional Gaussian equivalence: the coefficients of sigma = {name!r} "
+            f"overflow (it is evaluated at s g + u kappa up to |{reach:.3g}|{beyond}; "
+            "docs/model.md#conditional-gaussian-equivalence)")
     return c0, c1, ms2
 
 

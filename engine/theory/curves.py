@@ -11,8 +11,9 @@ import numpy as np
 from engine.activations import gauss_hermite, get_activation
 from engine.config import ModelConfig, NumericsConfig
 from engine.errors import ConfigError, ConvergenceError
-from engine.progress import ProgressFn, check_cancel
-from engine.results import Expressivity, TailCurve, TheoryRidge, TheoryWeights
+from engine.progress import ProgressFn, check_cancel, sub_progress
+from engine.results import Expressivity, SRFParams, TailCurve, TheoryRidge, TheoryWeights
+from engine.theory._guard import require_finite, stage
 from engine.theory.coefficients import conditional_coefficients
 from engine.theory.mapping import equivalent_srf
 from engine.theory.ridge import KAPPA_DISPLAY, orthogonal_nodes, solve_ridge
@@ -73,7 +74,8 @@ def learning_curve(model: ModelConfig, param: str, values: Any,
 
 
 def tail_curve(model: ModelConfig, eta_values: Any, threshold: float,
-               numerics: NumericsConfig | None = None) -> TailCurve:
+               numerics: NumericsConfig | None = None, *,
+               progress: ProgressFn | None = None, cancel=None) -> TailCurve:
     """Right edge of the bulk and bulk mass above ``threshold`` versus ``eta_tilde``.
 
     Parameters
@@ -83,19 +85,38 @@ def tail_curve(model: ModelConfig, eta_values: Any, threshold: float,
     threshold : float
         In eigenvalue units of ``Phi^T Phi / n``.
     numerics : NumericsConfig, optional
+    progress, cancel
+        ``progress(fraction, message)`` (monotone over the whole curve) and a cancel
+        token, checked between the stages of every spectrum.
 
     Returns
     -------
     TailCurve
+
+    Raises
+    ------
+    ConvergenceError
+        At the first value whose spectrum fails (the message names the value).
+    Cancelled
+        When ``cancel`` is set.
     """
     numerics = numerics or NumericsConfig()
     etas = np.asarray(list(eta_values), dtype=float)
     edge = np.empty(etas.size)
     above = np.empty(etas.size)
     for i, e in enumerate(etas):
-        sp = solve_spectrum(model.with_(eta_tilde=float(e)), numerics)
+        check_cancel(cancel)
+        sub = sub_progress(progress, i / etas.size, (i + 1) / etas.size)
+        try:
+            sp = solve_spectrum(model.with_(eta_tilde=float(e)), numerics, progress=sub,
+                                cancel=cancel)
+        except ConvergenceError as exc:
+            raise ConvergenceError(f"tail curve at eta_tilde = {e:g}: {exc}") from exc
         edge[i] = float(sp.edges[:, 1].max())
         above[i] = _mass_above(sp.grid, sp.density, float(threshold))
+        if progress is not None:
+            progress((i + 1) / etas.size, f"theory tail curve: eta_tilde = {e:g}")
+    require_finite("tail curve", "the edges or tail masses are not finite", edge, above)
     return TailCurve(eta_tilde=etas, right_edge=edge, mass_above=above,
                      threshold=float(threshold))
 
@@ -166,9 +187,18 @@ def weights_theory(model: ModelConfig) -> TheoryWeights:
     TheoryWeights
     """
     srf = equivalent_srf(model)
+    with stage("weight spectrum"):
+        out = _weights(model, srf)
+        require_finite("weight spectrum", "the density or the spike overflows", out.grid,
+                       out.density, out.edges, out.spikes)
+    return out
+
+
+def _weights(model: ModelConfig, srf: SRFParams) -> TheoryWeights:
     beta = model.beta
     t = srf.s**2
     pi = srf.pi
+    require_finite("weight spectrum", "the row norms s_k^2 overflow", t)
     lo = max(float(t.min()) * (1.0 - math.sqrt(beta)) ** 2 * 0.5, 0.0)
     hi = float(t.max()) * (1.0 + math.sqrt(beta)) ** 2 * 1.05
     n = 600
@@ -234,6 +264,12 @@ def expressivity(model: ModelConfig, numerics: NumericsConfig | None = None) -> 
     """
     numerics = numerics or NumericsConfig()
     srf = equivalent_srf(model)
+    with stage("expressivity"):
+        return _expressivity(model, numerics, srf)
+
+
+def _expressivity(model: ModelConfig, numerics: NumericsConfig, srf: SRFParams
+                  ) -> Expressivity:
     kq, wq = gauss_hermite(numerics.q_kappa)
     gam = srf.gamma
     sg, zeta, wz = orthogonal_nodes(gam, numerics)
@@ -246,13 +282,24 @@ def expressivity(model: ModelConfig, numerics: NumericsConfig | None = None) -> 
     target_f = get_activation(model.sigma_star).f
     basis_q = np.vstack([mean_features(np.asarray(kq)), kq[None, :]])
     yq = target_f(np.asarray(kq))
+    require_finite("expressivity", f"sigma_star = {model.sigma_star!r} is not finite on the "
+                   f"kappa grid (|kappa| up to {np.abs(kq).max():.3g})", yq)
+    require_finite("expressivity", "the mean features mu0(kappa, u_k) are not finite",
+                   basis_q)
     sw = np.sqrt(wq)
-    coef = np.linalg.lstsq((basis_q * sw).T, yq * sw, rcond=1e-12)[0]
+    try:
+        coef = np.linalg.lstsq((basis_q * sw).T, yq * sw, rcond=1e-12)[0]
+    except np.linalg.LinAlgError as exc:
+        raise ConvergenceError(f"expressivity: the fit of sigma_star is singular ({exc})"
+                               ) from exc
     resid = float(wq @ (yq - coef @ basis_q) ** 2)
     var = float(wq @ yq**2 - (wq @ yq) ** 2)
     r2 = 1.0 - resid / var if var > 0 else 1.0
     kd = KAPPA_DISPLAY.copy()
     mu0_d = mean_features(kd)
     basis_d = np.vstack([mu0_d, kd[None, :]])
-    return Expressivity(kappa=kd, mu0=mu0_d, target=np.asarray(target_f(kd), dtype=float),
-                        fit=coef @ basis_d, coefficients=coef, r2=float(r2))
+    out = Expressivity(kappa=kd, mu0=mu0_d, target=np.asarray(target_f(kd), dtype=float),
+                       fit=coef @ basis_d, coefficients=coef, r2=float(r2))
+    require_finite("expressivity", "the fit of sigma_star overflows", out.fit, out.target,
+                   out.coefficients, out.r2)
+    return out

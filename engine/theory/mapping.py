@@ -13,9 +13,11 @@ import math
 
 import numpy as np
 
-from engine.activations import hermite_constants
+from engine.activations import HermiteConstants, hermite_constants
 from engine.config import ModelConfig
+from engine.errors import ConvergenceError
 from engine.results import SRFParams
+from engine.theory._guard import require_finite, stage
 
 __all__ = ["equivalent_srf"]
 
@@ -34,9 +36,42 @@ def equivalent_srf(model: ModelConfig) -> SRFParams:
         ``c_k = eta_tilde a_k mu2 mu2_*``, ``nv_k = eta_tilde^2 a_k^2 E y^2 Var(sigma')/alpha0``
         (0 in the large batch), ``s_k = sqrt(s0_k^2 + nv_k)``; and ``gamma``, ``r0``.
         ``constants`` holds the Hermite constants used (``mus2_star = E sigma_*^2``).
+
+    Raises
+    ------
+    ConvergenceError
+        When a Hermite constant or a parameter overflows (the message names it).
     """
-    h = hermite_constants(model.sigma)
-    hs = hermite_constants(model.sigma_star)
+    with stage(STAGE):
+        h = hermite_constants(model.sigma)
+        hs = hermite_constants(model.sigma_star)
+        _check_constants("sigma", model.sigma, h)
+        _check_constants("sigma_star", model.sigma_star, hs)
+        out = _mapping(model, h, hs)
+        for name in ("u", "s0", "c", "nv", "s"):
+            values = getattr(out, name)
+            require_finite(STAGE, f"{_WHAT[name]} overflows for a = "
+                           f"{out.a[np.argmax(~np.isfinite(values))]:g}", values)
+        require_finite(STAGE, "the spike scale r0 = mu1 mu1_* overflows", out.r0)
+        require_finite(STAGE, "E y^2 or r_eff overflows", *out.constants.values())
+    return out
+
+
+STAGE = "network -> sRF mapping"
+_WHAT = {"u": "the spike u_k = eta_tilde a_k r0", "s0": "the row rescale s0_k",
+         "c": "the amplification c_k", "nv": "the row noise nv_k", "s": "the row norm s_k"}
+
+
+def _check_constants(role: str, name: str, h: HermiteConstants) -> None:
+    values = {"mu0": h.mu0, "mu1": h.mu1, "mu2": h.mu2, "m2": h.m2,
+              "var_fprime": h.var_fprime}
+    bad = [f"{k} = {v:g}" for k, v in values.items() if not math.isfinite(v)]
+    if bad:
+        raise ConvergenceError(f"{STAGE}: the Hermite constants of {role} = {name!r} overflow "
+                               f"({', '.join(bad)}); docs/model.md#conventions")
+
+
+def _mapping(model: ModelConfig, h: HermiteConstants, hs: HermiteConstants) -> SRFParams:
     a = np.asarray(model.a_law.values, dtype=float)
     pi = np.asarray(model.a_law.probs, dtype=float)
     eta = float(model.eta_tilde)
@@ -61,12 +96,12 @@ def equivalent_srf(model: ModelConfig) -> SRFParams:
         "mu0_star": hs.mu0, "mu1_star": hs.mu1, "mu2_star": hs.mu2, "mus2_star": hs.m2,
         "ey2": ey2,
         # "Full residual" mode is beyond the theory (docs/model.md#network-to-srf-mapping): a
-        # second rank-one
-        # update along xi = W0^T a/sqrt(p), |xi|^2 ~ E a^2 + beta (E a)^2. The solvers
-        # always use labels mode; r_eff is offered to front ends as a labelled
-        # approximation of the bulk in that mode.
-        "r_eff_full_residual": math.sqrt(
-            r0**2 + h.mu1**4 * (float(pi @ a**2) + model.beta * float(pi @ a) ** 2)),
+        # second rank-one update along xi = W0^T a/sqrt(p), |xi|^2 ~ E a^2 + beta (E a)^2.
+        # The solvers always use labels mode; r_eff is offered to front ends as a
+        # labelled approximation of the bulk in that mode.
+        "r_eff_full_residual": float(np.sqrt(
+            np.float64(r0)**2 + np.float64(h.mu1)**4
+            * (pi @ a**2 + model.beta * (pi @ a) ** 2))),
     }
     return SRFParams(a=a, pi=pi, u=u, s0=s0, c=c, s=s, nv=nv, gamma=float(gamma),
                      r0=float(r0), constants=constants)

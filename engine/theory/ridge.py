@@ -24,6 +24,7 @@ from engine.activations import gauss_hermite, get_activation
 from engine.config import ModelConfig, NumericsConfig
 from engine.errors import ConvergenceError
 from engine.results import Convergence, TheoryRidge
+from engine.theory._blas import matmul as mm
 from engine.theory._core import (
     ModelData,
     averages,
@@ -33,6 +34,7 @@ from engine.theory._core import (
     model_data,
     newton,
 )
+from engine.theory._guard import require_finite, stage
 from engine.theory.coefficients import conditional_coefficients
 from engine.theory.spectrum import (
     atom_at_zero,
@@ -114,7 +116,13 @@ def _plane(sigma: str, sigma_star: str, s: tuple, u: tuple, gamma: float, q_kapp
     S[K::2][:K] = (kv * m1)[:, :, None]
     S[K + 1::2][:K] = m1[:, :, None] * kp[None, None, :]
     sg = math.sqrt(max(1.0 - gamma * gamma, 0.0))
-    target = get_activation(sigma_star).f(gamma * kv[:, None] + sg * kp[None, :])
+    arg = gamma * kv[:, None] + sg * kp[None, :]
+    target = get_activation(sigma_star).f(arg)
+    if not np.all(np.isfinite(target)):
+        raise ConvergenceError(
+            f"ridge theory: sigma_star = {sigma_star!r} is not finite on the kappa grid "
+            f"(|kappa| up to {np.abs(arg).max():.3g}); fewer numerics.q_kappa nodes reach "
+            "less far")
     return {"kv": np.asarray(kv), "wv": np.asarray(wv), "kp": np.asarray(kp),
             "wp": np.asarray(wp), "S": S, "target": np.asarray(target, dtype=float)}
 
@@ -218,6 +226,7 @@ def _errors_parts(D: ModelData, Gm: np.ndarray, cv: np.ndarray, Dblk: np.ndarray
         M[r:, r:] = np.eye(2 * K) + Dblk @ Gm[K:, K:]
         M[r:, :r] = Dblk @ Gm[K:, :K] @ V
         rhs[r:] = Dblk @ cv[K:]
+        require_finite(STAGE, "the order-parameter system is not finite", M, rhs)
         sol = np.linalg.lstsq(M, rhs, rcond=1e-13)[0]
         theta = np.concatenate([V @ sol[:r], sol[r:]])
     else:
@@ -272,9 +281,24 @@ def solve_ridge(model: ModelConfig, numerics: NumericsConfig | None = None, *,
         When the fixed point at ``z = -lam_int`` cannot be solved.
     """
     numerics = numerics or NumericsConfig()
-    D = model_data(model, numerics)
+    with stage(STAGE):
+        D = model_data(model, numerics)
+        x, n_iter, resid = _fixed_point(model, D, numerics, warm)
+        out = _errors(model, D, numerics, x)
+        out["warnings"] = _weak_directions(model, D, numerics)
+    z = -model.lam_int
+    conv = Convergence(success=True, n_iter=int(n_iter), residual=float(resid),
+                       message=f"fixed point at z = -lam_int = {z:.4g}: {n_iter} iterations")
+    return TheoryRidge(model=model, convergence=conv, **out)
+
+
+STAGE = "ridge theory"
+
+
+def _fixed_point(model: ModelConfig, D: ModelData, numerics: NumericsConfig,
+                 warm: TheoryRidge | None) -> tuple[np.ndarray, int, float]:
+    """The spectral unknowns ``x = (g, vec tau)`` (real) at ``z = -lam_int``."""
     K = D.K
-    srf = D.srf
     z = -model.lam_int
     if z == 0.0 and atom_at_zero(D) > 0:
         raise ConvergenceError(
@@ -287,14 +311,22 @@ def solve_ridge(model: ModelConfig, numerics: NumericsConfig | None = None, *,
     x, n_iter, resid = solve_at_real_z(z, D, numerics, warm_x)
     x = x.real.copy()
     g = x[:K]
-    tau = x[K:].reshape(K, K)
     if np.any(g <= 0) or not np.all(np.isfinite(x)):
         raise ConvergenceError(
             f"ridge theory at z = -lam_int = {z:.6g} converged to an unphysical solution "
             f"g = {g} (must be positive)")
+    return x, n_iter, resid
+
+
+def _errors(model: ModelConfig, D: ModelData, numerics: NumericsConfig, x: np.ndarray
+            ) -> dict:
+    """Errors, order parameters and the learned function at the fixed point ``x``."""
+    K = D.K
+    srf = D.srf
+    z = -model.lam_int
+    g = x[:K]
     w, _, _ = averages(x[None, :], D)
     w = w[0]                                              # (Q,) weight 1/(1+delta)
-
     pl = _plane(model.sigma, model.sigma_star, tuple(srf.s.tolist()), tuple(srf.u.tolist()),
                 float(srf.gamma), numerics.q_kappa, numerics.q_inner, numerics.q2)
     S, ys, wv, wp = pl["S"], pl["target"], pl["wv"], pl["wp"]
@@ -307,8 +339,9 @@ def solve_ridge(model: ModelConfig, numerics: NumericsConfig | None = None, *,
         Dblk[2 * k:2 * k + 2, 2 * k:2 * k + 2] = D.beta * D.pi[k] * g[k] * Gam[k]
     Cc = np.concatenate([D.M2, D.ms2], axis=0)            # (K^2+K, Q)
     H, P = _traces(x, z, D)
-    T2 = Cc.T @ H @ Cc                                    # (Q, Q)
-    Ptr = P @ Cc                                          # (K, Q)
+    T2 = mm(mm(Cc.T, H), Cc)                              # (Q, Q)
+    Ptr = mm(P, Cc)                                       # (K, Q)
+    require_finite(STAGE, "the second-order traces overflow", T2, Ptr, Gm, cv)
     R2, v, theta = _errors_parts(D, Gm, cv, Dblk, Gam, S, ys, W2, wp, w, T2, Ptr, model.noise,
                                  mean_gram=None)
     Delta = model.noise
@@ -316,8 +349,6 @@ def solve_ridge(model: ModelConfig, numerics: NumericsConfig | None = None, *,
     # Finite-p variant (mean directions not stiff): reported alongside.
     R2p, vp, _ = _errors_parts(D, Gm, cv, Dblk, Gam, S, ys, W2, wp, w, T2, Ptr, model.noise,
                                mean_gram=model.p * D.pi * g, p=model.p)
-    test_p = float(D.omega @ R2p) + Delta + float(D.omega @ vp)
-    train_p = float(ww2 @ (R2p + Delta + vp))
     bias = float(D.omega @ R2) + Delta
     variance = float(D.omega @ v)
     test = bias + variance
@@ -326,20 +357,18 @@ def solve_ridge(model: ModelConfig, numerics: NumericsConfig | None = None, *,
         raise ConvergenceError(
             f"ridge theory produced invalid errors (test {test}, variance {variance}) at "
             f"lam_int = {model.lam_int:.4g}; the variance equation is ill-conditioned here")
-
     m0 = theta[:K]
     m1_full = theta[K:].reshape(K, 2)
-    large = srf.gamma >= 1.0 - 1e-14
-    m1 = m1_full[:, 0].copy() if large else m1_full
+    m1 = m1_full[:, 0].copy() if srf.gamma >= 1.0 - 1e-14 else m1_full
     kd, ld, target = _learned_function(model, D, numerics, m0, m1_full)
-    warnings = _weak_directions(model, D, numerics)
-    conv = Convergence(success=True, n_iter=int(n_iter), residual=float(resid),
-                       message=f"fixed point at z = -lam_int = {z:.4g}: {n_iter} iterations")
-    return TheoryRidge(model=model, test_error=test, train_error=train, bias=bias,
-                       variance=variance, m0=m0, m1=m1, kappa=kd, learned_function=ld,
-                       target=target, warnings=warnings, convergence=conv, g=g.copy(),
-                       tau=tau.copy(), test_error_finite_p=test_p,
-                       train_error_finite_p=train_p)
+    out = dict(test_error=test, train_error=train, bias=bias, variance=variance, m0=m0, m1=m1,
+               kappa=kd, learned_function=ld, target=target, g=g.copy(),
+               tau=x[K:].reshape(K, K).copy(),
+               test_error_finite_p=float(D.omega @ R2p) + Delta + float(D.omega @ vp),
+               train_error_finite_p=float(ww2 @ (R2p + Delta + vp)))
+    require_finite(STAGE, "the order parameters or the learned function overflow",
+                   *out.values())
+    return out
 
 
 def orthogonal_nodes(gamma: float, numerics: NumericsConfig

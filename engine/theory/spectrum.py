@@ -283,9 +283,10 @@ def solve_spectrum(model: ModelConfig, numerics: NumericsConfig | None = None, *
         rho[sol] = _solve_warm(grid[sol], solved, edges_arr, D, numerics, scale, atom)
         require_finite("theory spectrum", "the density is not finite", rho)
         mass = _mass(grid, rho, atom, hard=bool((edges_arr[:, 0] == 0.0).any()))
+        out_u = outlier_positions(D, model.p, centred=False)
+        out_c = outlier_positions(D, model.p, centred=True)
+        require_finite("theory spectrum", "the order-p outliers overflow", out_u, out_c, mass)
     sub_progress(progress, 0.5, 1.0)(1.0, "theory spectrum: done")
-    out_u = outlier_positions(D, model.p, centred=False)
-    out_c = outlier_positions(D, model.p, centred=True)
     conv = Convergence(
         success=True, n_iter=int(solved.n_iter), residual=float(solved.residual),
         message=(f"Newton continuation in Im z down to {numerics.eta_min:g} on "
