@@ -9,6 +9,7 @@ import pytest
 
 from engine.activations import (
     REGISTRY,
+    VALIDATED_RANGE,
     get_activation,
     hermite_constants,
     parse_expression,
@@ -128,3 +129,38 @@ def test_user_expression_gets_numerical_derivative() -> None:
 def test_registry_lookup_is_case_insensitive() -> None:
     assert get_activation("TANH") is REGISTRY["tanh"]
     assert get_activation("he2") is REGISTRY["He2"]
+
+
+@pytest.mark.parametrize(("source", "numpy_fn"), [
+    ("exp(50*z)", lambda z: np.exp(50 * z)),
+    ("cosh(z)**50", lambda z: np.cosh(z) ** 50),
+    ("exp(exp(z))", lambda z: np.exp(np.exp(z))),
+    ("sinh(100*z)", lambda z: np.sinh(100 * z)),
+    ("log(z + 19)", lambda z: np.log(z + 19)),
+    ("sqrt(15 - z)", lambda z: np.sqrt(15 - z)),
+])
+def test_expression_must_be_finite_on_the_validated_range(source, numpy_fn) -> None:
+    # All finite on [-6, 6]; the theory's quadratures reach 16.8 (kappa grid) and more.
+    assert np.all(np.isfinite(numpy_fn(np.linspace(-6.0, 6.0, 241))))
+    with pytest.raises(ExpressionError) as info:
+        parse_expression(source)
+    msg = str(info.value)
+    assert "is not finite for every z in [-20, 20], the range the theory and the simulation" \
+        in msg
+    assert "\n" not in msg
+
+
+def test_validated_range_keeps_usable_expressions() -> None:
+    assert VALIDATED_RANGE == 20.0
+    for source in ("exp(2.5*z)", "z**8", "tanh(2*z) + 0.1*z**2", "1/(z - 0.0123)",
+                   "exp(-z**2)*1e5", "abs(z)**0.5"):
+        f = parse_expression(source)
+        assert np.all(np.isfinite(f(np.linspace(-VALIDATED_RANGE, VALIDATED_RANGE, 81))))
+
+
+def test_hermite_constants_overflow_to_inf_not_an_exception() -> None:
+    # Python's float ** raised OverflowError here; the theory reports inf by name.
+    h = hermite_constants("1e200*z")
+    assert h.mu1 == pytest.approx(1e200)
+    assert math.isinf(h.m2)
+    assert not math.isfinite(h.var_fprime)
