@@ -136,6 +136,8 @@ class Panel:
         self.readout = readout
         self.pool = ItemPool(item)
         self.legend: CompactLegend | None = None
+        #: (text, colour, size) of the title shown
+        self.title: tuple[str, str, str] | None = None
         # the plots set every range themselves (and the legend fit reads them)
         item.vb.disableAutoRange()
 
@@ -426,9 +428,7 @@ class PlotBase(QWidget):
         item.showGrid(x=grid, y=grid, alpha=st.grid_alpha)
         for axis_name in ("left", "bottom"):
             item.getAxis(axis_name).setStyle(maxTickLevel=0 if grid else 2)
-        title = item.titleLabel.text
-        if title:
-            item.setTitle(title, color=fg, size=f"{st.title_font_size}pt")
+        panel.title = None  # the next redraw sets it in the new style
         if panel.legend is not None:
             panel.legend.set_look(
                 text_color=fg, text_size_pt=legend_font_size(st),
@@ -436,8 +436,10 @@ class PlotBase(QWidget):
                 border=mkpen(fg, 0.5, alpha=60))
 
     def _set_title(self, panel: Panel, text: str, color: str | None = None) -> None:
-        panel.item.setTitle(text or None, color=color or self._style.foreground,
-                            size=f"{self._style.title_font_size}pt")
+        look = (text, color or self._style.foreground, f"{self._style.title_font_size}pt")
+        if look != panel.title:  # each setTitle re-lays out rich text
+            panel.title = look
+            panel.item.setTitle(text or None, color=look[1], size=look[2])
 
     @staticmethod
     def _set_labels(panel: Panel, bottom: str | None, left: str | None) -> None:

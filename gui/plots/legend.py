@@ -139,7 +139,7 @@ class CompactLegend(pg.LegendItem):
         self._plot = plot
         self._columns: list[list[tuple[ItemSample, pg.LabelItem]]] = []
         self._signature: tuple[Any, ...] | None = None
-        self._two_columns = True
+        self._mode = "columns"
         self._text_color = "#000000"
         self._text_size = "9pt"
         self._corner = "top-right"
@@ -192,7 +192,7 @@ class CompactLegend(pg.LegendItem):
             column = [self._make_row(entry) for entry in group]
             if column:
                 self._columns.append(column)
-        self._layout(two_columns=True)
+        self._layout("columns")
 
     def _make_row(self, entry: LegendEntry) -> tuple[ItemSample, pg.LabelItem]:
         item = entry.sample_item()
@@ -220,23 +220,46 @@ class CompactLegend(pg.LegendItem):
         super().clear()
         self._columns = []
 
-    def _layout(self, *, two_columns: bool) -> None:
-        """Columns side by side, or stacked in one column."""
+    def _arrangement(self, mode: str) -> list[list[tuple[ItemSample, pg.LabelItem]]]:
+        """The columns of a layout mode: ``"columns"`` (curves | keys), ``"wide"``
+        (each column of three rows or more split in two: fewer rows) or ``"stacked"``
+        (one column)."""
+        if mode == "stacked":
+            return [[row for column in self._columns for row in column]]
+        if mode == "wide":
+            out = []
+            for column in self._columns:
+                half = (len(column) + 1) // 2
+                out += [column[:half], column[half:]] if len(column) >= 3 else [column]
+            return out
+        return list(self._columns)
+
+    def _modes(self) -> list[str]:
+        """The layout modes worth trying (different arrangements), preferred first."""
+        modes: list[str] = []
+        seen: list[Any] = []
+        for mode in ("columns", "wide", "stacked"):
+            shape = [len(c) for c in self._arrangement(mode)]
+            if shape not in seen:
+                seen.append(shape)
+                modes.append(mode)
+        return modes
+
+    def _layout(self, mode: str) -> None:
+        """Lay the entries out in the columns of ``mode`` (see :meth:`_arrangement`)."""
         layout = self.layout
         for i in range(layout.count() - 1, -1, -1):
             layout.removeAt(i)
-        row0 = 0
-        for c, column in enumerate(self._columns):
+        columns = self._arrangement(mode)
+        for c, column in enumerate(columns):
             for r, (sample, label) in enumerate(column):
-                row, col = (r, 2 * c) if two_columns else (row0 + r, 0)
-                layout.addItem(sample, row, col, alignment=Qt.AlignmentFlag.AlignVCenter)
-                layout.addItem(label, row, col + 1)
-            row0 += len(column)
-        for i in range(2 * max(len(self._columns), 2)):
+                layout.addItem(sample, r, 2 * c, alignment=Qt.AlignmentFlag.AlignVCenter)
+                layout.addItem(label, r, 2 * c + 1)
+        for i in range(layout.columnCount()):
             # a wide gap after each label column, a narrow one after each sample
-            layout.setColumnSpacing(i, 14 if two_columns and i % 2 else 4)
-        self.rowCount = max((len(c) for c in self._columns), default=0) if two_columns else row0
-        self._two_columns = two_columns
+            layout.setColumnSpacing(i, 14 if i % 2 else 4)
+        self.rowCount = max((len(c) for c in columns), default=0)
+        self._mode = mode
         # LegendItem.updateSize ignores the layout's spacing: size from the layout
         layout.invalidate()
         hint = layout.effectiveSizeHint(Qt.SizeHint.PreferredSize)
@@ -273,8 +296,8 @@ class CompactLegend(pg.LegendItem):
     def refit(self) -> None:
         """Redo the fit for the panel's current size (after a resize or a restyle).
 
-        Both layouts (two columns; stacked) are tried in every allowed corner; the one
-        needing the least extra room wins, two columns on a tie.
+        Every layout (curves | keys, a wider one, stacked) is tried in every allowed
+        corner; the one needing the least extra room wins, the first on a tie.
         """
         if self._plot is None or self._fit is None or not self.items:
             return
@@ -283,33 +306,32 @@ class CompactLegend(pg.LegendItem):
         if width < 20 or height < 20:
             return
         x, y = self._view_points(self._fit["series"])
-        layouts = [True, False] if len(self._columns) > 1 else [self._two_columns]
-        best: tuple[float, bool, tuple[float, float] | None, str] | None = None
-        for two in layouts:
-            self._set_layout(two, width, height)
+        best: tuple[float, str, tuple[float, float] | None, str] | None = None
+        for mode in self._modes():
+            self._set_layout(mode, width, height)
             if self._fit["fixed"]:
                 cost, corner = min((self._covered(c, x, y), c) for c in self._fit["corners"])
-                choice: tuple[float, bool, Any, str] = (float(cost), two, None, corner)
+                choice: tuple[float, str, Any, str] = (float(cost), mode, None, corner)
             else:
                 lo, hi, corner = self._widen(x, y)
                 # the y span the data are squeezed into, and a shrunk legend is as bad
                 # as a squeezed plot: both cost readability
-                choice = ((hi - lo) / self.scale(), two, (lo, hi), corner)
-            # the stacked layout must be clearly better to be taken
+                choice = ((hi - lo) / self.scale(), mode, (lo, hi), corner)
+            # a less preferred layout must be clearly better to be taken
             if best is None or choice[0] < best[0] * 0.98 - 1e-12:
                 best = choice
         assert best is not None
-        _, two, y_range, corner = best
-        if two != self._two_columns:
-            self._set_layout(two, width, height)
+        _, mode, y_range, corner = best
+        if mode != self._mode:
+            self._set_layout(mode, width, height)
         if y_range is not None:
             self._plot.setYRange(*y_range, padding=0)
         self._place(corner)
 
-    def _set_layout(self, two_columns: bool, width: float, height: float) -> None:
+    def _set_layout(self, mode: str, width: float, height: float) -> None:
         """Lay out, then shrink (down to :data:`MIN_SCALE`) to fit the panel."""
-        if two_columns != self._two_columns:
-            self._layout(two_columns=two_columns)
+        if mode != self._mode:
+            self._layout(mode)
         scale = 1.0
         if self.width() > 0:
             scale = min(scale, (width - 2 * LEGEND_MARGIN) / self.width())

@@ -159,9 +159,9 @@ class OutlierStrip:
     @staticmethod
     def _value_ticks(view: SpectrumView, x0: float, x1: float,
                      n_curves: int) -> list[tuple[float, str]]:
-        """The predicted values as ticks (one curve, well apart), else round values."""
-        values = sorted(float(v) for t in view.theory for v in t.outliers)
-        apart = all(b - a > 0.3 * (x1 - x0) for a, b in zip(values, values[1:], strict=False))
-        if n_curves == 1 and values and apart and len(values) <= 3:
-            return [(v, fmt_num(v)) for v in values]
-        return few_ticks(x0, x1, 4)
+        """The predicted value as the tick (one curve, one outlier), else two round
+        values: the panel is too narrow for more labels at presentation sizes."""
+        values = [float(v) for t in view.theory for v in t.outliers]
+        if n_curves == 1 and len(values) == 1:
+            return [(values[0], fmt_num(values[0]))]
+        return few_ticks(x0, x1, 2)

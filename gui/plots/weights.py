@@ -2,9 +2,9 @@
 
 Left: the theory's bulk density (line) over the simulated bulk (histograms: the network
 filled, the sRF model as an outline); the spikes, of order ``p`` and far off this
-scale, are listed in the legend, predicted and simulated. Right: the overlap with
-``theta`` of the learned spike and of the top singular vectors of ``W1`` (bars, seed
-means), with the theory's ``gamma = <v, theta>`` as a dashed line.
+scale, are listed in the legend with their source, predicted and simulated. Right: the
+overlap with ``theta`` of the learned spike ``v`` and of the top singular vectors of
+``W1`` by rank (bars, seed means), with the theory's ``gamma = <v, theta>`` dashed.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ class WeightsPlot(PlotBase):
         bars = self._draw_overlaps(view) if view is not None else 0
         self._overlap_axes(view, bars)
         self._set_title(self._spec, "spectrum of W₁ W₁ᵀ")
-        self._set_title(self._ovl, "alignment with θ")
+        self._set_title(self._ovl, "alignment")
         no_sims = view is not None and view.theory is not None and not view.sims
         self._set_hint(HINT if no_sims else "")
         self._end()
@@ -95,31 +95,20 @@ class WeightsPlot(PlotBase):
         color = self._color(0)
         keys: list[LegendEntry] = []
         if view.theory is not None:
-            keys.append(self._entry(f"theory ({ETA} = {fmt_num(view.theory.eta_tilde)})",
+            keys.append(self._entry(f"theory ({ETA} = {fmt_num(view.theory.eta_tilde)})"
+                                    + _spikes(view.theory.spikes),
                                     series="theory", color=color))
         for s in view.sims:
             if s.bulk is not None:
                 network = s.model == "network"
-                keys.append(self._entry(f"{SIM_NAMES[s.model]} sim.{seeds_text(s.n_seeds)}",
+                keys.append(self._entry(f"{SIM_NAMES[s.model]} sim.{seeds_text(s.n_seeds)}"
+                                        + _spikes(np.sort(s.spikes)[::-1]),
                                         series=s.model, color=color if network else NEUTRAL,
                                         width=1.0 if network else 1.3,
                                         fill=color if network else None))
-        keys += self._spike_notes(view)
         legend.set_entries([], keys)
         frame = view.frame()
         legend.fit(drawn, y_range=frame[1] if frame is not None else None, fixed=fixed)
-
-    @staticmethod
-    def _spike_notes(view: WeightsView) -> list[LegendEntry]:
-        """The spikes as text: they are of order p, off the bulk's scale."""
-        notes = []
-        if view.theory is not None and view.theory.spikes.size:
-            notes.append(LegendEntry(f"spikes, theory: {fmt_list(view.theory.spikes, 4)}"))
-        for s in view.sims:
-            if s.spikes.size:
-                notes.append(LegendEntry(f"spikes, {SIM_NAMES[s.model]}: "
-                                         f"{fmt_list(np.sort(s.spikes)[::-1], 4)}"))
-        return notes
 
     # ------------------------------------------------------------------ alignment
     def _draw_overlaps(self, view: WeightsView) -> int:
@@ -145,10 +134,11 @@ class WeightsPlot(PlotBase):
     def _overlap_axes(self, view: WeightsView | None, n: int) -> None:
         panel: Panel = self._ovl
         fixed = self._frame(panel, ((-0.6, max(n, 1) - 0.4), (0.0, 1.05)))
-        ticks = [(0.0, "spike")] + [(float(j), str(j)) for j in range(1, n)]
+        # direction 0 is the learned spike v (sRF: F = sqrt(c) W0 + u v^T), then the top
+        # singular vectors of W1 by rank
+        ticks = [(float(j), "v" if j == 0 else str(j)) for j in range(n)]
         panel.item.getAxis("bottom").setTicks([ticks, []])
-        self._set_labels(panel, "learned spike, top singular vectors of W₁" if n > 1
-                         else "learned spike", "overlap with θ")
+        self._set_labels(panel, "direction" if n else "", "overlap with θ")
         legend = panel.legend
         assert legend is not None
         keys = [self._entry(f"{SIM_NAMES[s.model]} sim.", series=s.model,
@@ -171,3 +161,10 @@ class WeightsPlot(PlotBase):
             drawn.append(([-0.6, max(n, 1) - 0.4], [view.theory.gamma] * 2))
         legend.fit(drawn, y_range=(0.0, 1.05), fixed=fixed,
                    corners=("top-right", "bottom-right", "top-left"))
+
+
+def _spikes(values: np.ndarray) -> str:
+    """", spikes 1213, 1208": the spikes are of order p, off the bulk's scale."""
+    if not np.size(values):
+        return ""
+    return f", spike{'s' if np.size(values) > 1 else ''} {fmt_list(values)}"

@@ -28,6 +28,7 @@ from gui.plots.learning_curves import LearningCurvesPlot
 from gui.plots.legend import CompactLegend
 from gui.plots.spectrum import SpectrumPlot
 from gui.plots.tail import TailPlot
+from gui.plots.text import fmt_num
 from gui.plots.weights import WeightsPlot
 from gui.style import ON_SCREEN, PRESENTATION
 
@@ -505,9 +506,11 @@ def test_weights_empty_panel_says_nothing_in_the_figure(qtbot):
     sim = next(s for s in plot.view.sims if s.model == "network")
     bars = plot.panels["alignment"].pool.drawn()["bars_network"]
     np.testing.assert_allclose(bars.opts["height"], sim.overlaps)
+    # the spikes (order p, off the bulk's scale) are listed by source in the legend
     legend = plot.panels["spectrum"].legend.texts()
-    assert any(t.startswith("spikes, theory: ") for t in legend)
-    assert any(t.startswith("spikes, network: ") for t in legend)
+    spike = fmt_num(float(plot.view.theory.spikes[0]))
+    assert any(t.startswith("theory") and t.endswith(f", spike {spike}") for t in legend)
+    assert any(t.startswith("network sim.") and ", spikes " in t for t in legend)
     gamma = plot.panels["alignment"].pool.drawn()["gamma"]
     assert gamma.yData[0] == pytest.approx(plot.view.theory.gamma)
 
