@@ -6,11 +6,13 @@ Public API::
     solve_spectrum(model, numerics=None, *, centred=False, progress=None, cancel=None)
     solve_ridge(model, numerics=None, *, warm=None) -> TheoryRidge
     learning_curve(model, param, values, numerics=None, *, progress=None, cancel=None)
-    tail_curve(model, eta_values, threshold, numerics=None) -> TailCurve
+    tail_curve(model, eta_values, threshold, numerics=None, *, progress=None, cancel=None)
     weights_theory(model) -> TheoryWeights
     expressivity(model, numerics=None) -> Expressivity
 
-Failures raise :class:`engine.errors.ConvergenceError`, never a silent NaN.
+Failures raise :class:`engine.errors.ConvergenceError` with a one-line message naming the
+stage (docs/model.md#numerics), never a silent NaN or another exception type; programming
+errors still surface as themselves.
 """
 
 from engine.theory.coefficients import conditional_coefficients, mu0, mu1, mus2
