@@ -108,7 +108,7 @@ class LearningCurvesPlot(PlotBase):
         x, x_per_p, test = view.current
         xc = x_per_p if self._per_p(view.param) and x_per_p is not None else x
         panel.pool.points("current", [xc], [test], symbol="+", size=st.marker_size * 2.2,
-                          pen=mkpen(st.foreground, 2.0), brush=mkbrush(st.foreground), z=8,
+                          pen=mkpen(st.foreground, 2.0), brush=mkbrush(st.foreground), z=3,
                           series=("current",))
         return [([xc], [test])]
 

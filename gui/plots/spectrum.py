@@ -220,7 +220,7 @@ class SpectrumPlot(PlotBase):
         if "before" in cell.states:
             drawn += self._draw_sim_before(panel, sims)
         if self.options["view"] == "tail" and "after" in cell.states and frame is not None:
-            self._draw_edges(panel, view, cell, frame)
+            drawn += self._draw_edges(panel, view, cell, frame)
         return drawn
 
     def _draw_theory(self, panel: Panel, t: SpectrumTheory, states: tuple[str, ...],
@@ -292,15 +292,19 @@ class SpectrumPlot(PlotBase):
             out += _step_points(h)
         return out
 
-    def _draw_edges(self, panel: Panel, view: SpectrumView, cell: Cell, frame: Any) -> None:
+    def _draw_edges(self, panel: Panel, view: SpectrumView, cell: Cell,
+                    frame: Any) -> list[tuple[Any, Any]]:
         """The theory's right edge after the step, a dotted vertical line (tail view)."""
         (_, _), (y0, y1) = frame
+        out = []
         for t in view.theory:
             if t.curve in cell.curves and t.edges.size:
                 edge = float(t.edges[:, 1].max())
                 panel.pool.segments(f"edge/{t.curve}", [edge, edge], [y0, y1],
                                     mkpen(self._color(t.curve), 1.2, DOT), z=3,
                                     series=("edge", f"curve:{t.curve}"))
+                out.append(([edge, edge], [y0, y1]))
+        return out
 
     # ================================================================== decoration
     def _decorate(self, panel: Panel, i: int, plan: Plan, cell: Cell) -> None:
@@ -346,6 +350,8 @@ class SpectrumPlot(PlotBase):
             return
         states = {s for cell in plan.cells for s in cell.states}
         _, keys = self._legend_entries(view, plan.cells[0], states)
+        # the panels' short axis labels, said in full once
+        keys.append(LegendEntry(f"{LAMBDA}: eigenvalue of Φᵀ Φ / n"))
         self._key.set_entries([], keys, columns=min(len(keys), 3))
 
     def _legend_entries(self, view: SpectrumView, cell: Cell, states: set[str]

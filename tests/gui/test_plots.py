@@ -283,6 +283,27 @@ def test_legends_cover_no_data_on_screen_and_in_the_export_layout(qtbot, case, s
     assert checked >= 5
 
 
+@pytest.mark.parametrize("plot_class, curves, options", [
+    (SpectrumPlot, 1, {"log_y": True}),
+    (SpectrumPlot, 1, {"log_x": True, "log_y": True}),
+    (SpectrumPlot, 1, {"view": "tail"}),
+    (SpectrumPlot, 3, {"curves": "overlay"}),
+    (LearningCurvesPlot, 3, {"log_x": True, "log_y": True}),
+    (LearningCurvesPlot, 3, {"x_axis": "n/d"}),
+])
+def test_legends_cover_no_data_with_other_options(qtbot, plot_class, curves, options):
+    config = make_config(d=100, kind="errors", sweep=ALPHAS,
+                         curves=eta_curves(curves) if curves > 1 else ())
+    v = make_views(config)
+    plot = shown(qtbot, plot_class())
+    for key, value in options.items():
+        plot.set_option(key, value)
+    plot.set_views(v)
+    assert assert_legends_clear(plot) >= 1
+    with _prepared(plot, PRESENTATION, 6.0, 4.0):
+        assert assert_legends_clear(plot) >= 1
+
+
 def test_spectrum_legend_in_presentation_export_is_not_shrunk(qtbot):
     """The presentation export at 6 x 4 in: the legend keeps its size and its corner
     (it covered half the main panel before)."""
