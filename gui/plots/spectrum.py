@@ -33,7 +33,7 @@ from gui.style import PlotStyle
 RHO = "ρ(λ)"
 X_LABEL = f"{LAMBDA}  (eigenvalue of Φᵀ Φ / n)"
 Y_LABEL = f"density  {RHO}"
-#: Most panels of small multiples (curves beyond are drawn in the last ones' place).
+#: Most panels of small multiples; more curves are overlaid in one panel instead.
 MAX_PANELS = 8
 DASH = Qt.PenStyle.DashLine
 DOT = Qt.PenStyle.DotLine
@@ -117,8 +117,9 @@ class SpectrumPlot(PlotBase):
         labels = {ci: curve_label(label, ci) for ci, label in curves}
         overlay = bool(self.options["overlay"])
         states = [("before", "after")] if overlay else [("before",), ("after",)]
-        multiples = len(curves) > 1 and self.options["curves"] == "panels"
-        groups = ([(ci,) for ci, _ in curves][:MAX_PANELS // len(states)] if multiples
+        multiples = (self.options["curves"] == "panels"
+                     and 1 < len(curves) <= MAX_PANELS // len(states))
+        groups = ([(ci,) for ci, _ in curves] if multiples
                   else [tuple(ci for ci, _ in curves)])
         cells = [Cell(group, st, self._cell_title(group, st, labels, multiples),
                       legend=len(groups) * len(states) == 1)

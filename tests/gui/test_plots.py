@@ -6,6 +6,7 @@ Views are built through the engine's own functions from the shared synthetic res
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from pathlib import Path
@@ -195,6 +196,7 @@ def test_options_are_validated_and_view_state_restores_them(qtbot):
     bulk.vb.sigRangeChangedManually.emit([True, True])
     plot.set_series_visible("srf", False)
     state = plot.view_state()
+    assert json.loads(json.dumps(state)) == state  # stored in session files
     assert state["options"]["overlay"] is False and state["hidden"] == ["srf"]
     assert state["ranges"]["bulk"] == [[0.2, 0.9], [-1.0, 0.5]]
     # a new plot (a reopened session) gets the same view, before or after its data
@@ -423,6 +425,18 @@ def test_spectrum_several_curves_are_small_multiples(qtbot):
     assert {t.label for t in v.spectrum.theory} <= set(bulk[0].legend.texts())
     fills = [it.opts["fillLevel"] for it in bulk[0].pool.drawn().values() if it.isVisible()]
     assert all(f is None for f in fills)
+
+
+def test_spectrum_too_many_curves_for_panels_are_overlaid(qtbot):
+    v = make_views(make_config(d=60, sweep=None, curves=eta_curves(5)))
+    plot = shown(qtbot, SpectrumPlot())
+    plot.set_option("overlay", False)  # 5 curves x before/after: more than 8 panels
+    plot.set_views(v)
+    shown_panels = [r for r, p in plot.panels.items() if r.startswith("bulk")
+                    and p.item.isVisible()]
+    assert shown_panels == ["bulk0", "bulk1"]  # before | after, every curve in each
+    keys = set(plot.panels["bulk1"].pool.drawn())
+    assert {f"theory_after/{ci}" for ci in range(5)} <= keys
 
 
 def test_spectrum_side_by_side(qtbot):
