@@ -210,6 +210,8 @@ class PlotBase(QWidget):
         self.hint_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         row.addWidget(self.status_label, 1)
         row.addWidget(self.hint_label)
+        for control in self._controls():
+            row.addWidget(control)
         layout.addLayout(row)
         self.plot_widget.scene().sigMouseMoved.connect(self._on_scene_mouse_moved)
         self.apply_style(style)
@@ -272,6 +274,7 @@ class PlotBase(QWidget):
             self.options[key] = value
             self._zoomed.clear()
             self._pending_ranges.clear()
+            self._sync_controls()
             self._schedule()
 
     def view_state(self) -> dict[str, Any]:
@@ -307,6 +310,7 @@ class PlotBase(QWidget):
                 continue
             if all(map(math.isfinite, (x0, x1, y0, y1))) and x1 > x0 and y1 > y0:
                 self._pending_ranges[str(group)] = ((x0, x1), (y0, y1))
+        self._sync_controls()
         self._schedule()
 
     def reset_view(self) -> None:
@@ -379,6 +383,13 @@ class PlotBase(QWidget):
     def _redraw(self) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def _controls(self) -> list[QWidget]:
+        """Widgets of the plot's own options, shown right of the readout (none here)."""
+        return []
+
+    def _sync_controls(self) -> None:
+        """Show the options in the controls after a change from outside."""
+
     def _build(self) -> pg.GraphicsView:  # pragma: no cover - abstract
         raise NotImplementedError
 
@@ -427,7 +438,10 @@ class PlotBase(QWidget):
         grid = st.grid_alpha > 0
         item.showGrid(x=grid, y=grid, alpha=st.grid_alpha)
         for axis_name in ("left", "bottom"):
-            item.getAxis(axis_name).setStyle(maxTickLevel=0 if grid else 2)
+            axis = item.getAxis(axis_name)
+            axis.setStyle(maxTickLevel=0 if grid else 2)
+            # with major ticks only, a denser major spacing keeps enough labels
+            axis.setTickDensity(1.8 if grid else 1.0)
         panel.title = None  # the next redraw sets it in the new style
         if panel.legend is not None:
             panel.legend.set_look(

@@ -20,7 +20,8 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Slot
+from PySide6.QtWidgets import QToolButton, QWidget
 
 from engine.views import Histogram, SpectrumSim, SpectrumTheory, SpectrumView
 from gui.plots.axes import set_log_ticks
@@ -86,6 +87,27 @@ class SpectrumPlot(PlotBase):
         self._key.hide()
         self._bulk_panel(0)
         return view
+
+    def _controls(self) -> list[QWidget]:
+        # the tail view one click away, next to the figure (not only in a menu)
+        self.tail_button = QToolButton()
+        self.tail_button.setText("Right edge")
+        self.tail_button.setCheckable(True)
+        self.tail_button.setToolTip("Frame the bulk's right edge and tail, [0.5, 1.15] x "
+                                    "the edge, on a log density axis")
+        self.tail_button.toggled.connect(self._on_tail_button_toggled)
+        return [self.tail_button]
+
+    def _sync_controls(self) -> None:
+        tail = self.options["view"] == "tail"
+        if self.tail_button.isChecked() != tail:
+            blocked = self.tail_button.blockSignals(True)
+            self.tail_button.setChecked(tail)
+            self.tail_button.blockSignals(blocked)
+
+    @Slot(bool)
+    def _on_tail_button_toggled(self, checked: bool) -> None:
+        self.set_option("view", "tail" if checked else "bulk")
 
     def apply_style(self, style: PlotStyle) -> None:
         key = getattr(self, "_key", None)

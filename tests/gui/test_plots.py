@@ -373,6 +373,12 @@ def test_spectrum_tail_view_frames_the_right_edge(qtbot):
     assert x0 == pytest.approx(0.5 * edge) and x1 == pytest.approx(1.15 * edge)
     assert any(t.startswith("right edge λ₊ = ") for t in panel.legend.texts())
     assert "edge" in panel.item.titleLabel.text or "tail" in panel.item.titleLabel.text
+    # one click away below the figure, in step with the option
+    assert plot.tail_button.isChecked()
+    qtbot.mouseClick(plot.tail_button, Qt.MouseButton.LeftButton)
+    assert plot.options["view"] == "bulk" and panel.log == (False, False)
+    plot.apply_view_state({"options": {"view": "tail"}})
+    assert plot.tail_button.isChecked()
 
 
 def test_spectrum_outliers_one_labelled_row_per_source(qtbot):
