@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import threading
-import time
 
 import numpy as np
 import pytest
@@ -378,36 +377,33 @@ def test_weights_alignment_large_batch():
 # --------------------------------------------------------------------------- cancel
 
 
-@pytest.mark.parametrize("after", [0.3, 1.5])
-def test_cancel_stops_a_large_simulation_quickly(after):
-    # Early (initialisation, population gradient) and later (chunked features, LAPACK).
-    model = ModelConfig(d=4000, beta=1.0, alpha=2.0)
+@pytest.mark.parametrize("stage", ["gradient step", "features before the step", "features"])
+def test_cancel_is_honoured_at_every_stage(stage):
+    # The token is set from inside the run, at a given stage: the run must stop at the
+    # next check, without reporting any further stage (latencies: bench/cancel_latency.py).
+    model = ModelConfig(d=300, beta=1.0, alpha=2.0, alpha0=4.0)
     token = CancelToken()
-    set_at: list[float] = []
+    seen: list[str] = []
 
-    def fire():
-        set_at.append(time.perf_counter())
-        token.set()
+    def progress(fraction: float, message: str) -> None:
+        seen.append(message)
+        if message == stage:
+            token.set()
 
-    timer = threading.Timer(after, fire)
-    timer.start()
-    try:
-        with pytest.raises(Cancelled):
-            simulate_network(model, 0, before=True, cancel=token)
-        delay = time.perf_counter() - set_at[0]
-    finally:
-        timer.cancel()
-    assert delay < 1.0, delay
+    with pytest.raises(Cancelled):
+        simulate_network(model, 0, before=True, progress=progress, cancel=token)
+    first = seen.index(stage)
+    assert set(seen[first:]) == {stage}, seen[first:]
 
 
-def test_cancel_interrupts_the_eigensolver():
+def test_cancel_returns_while_the_eigensolver_still_runs():
+    # The LAPACK call cannot be interrupted: the caller returns and abandons it.
     rng = np.random.default_rng(0)
     p = 2000
     A = rng.standard_normal((p, p))
     st = FeatureStats(gram=np.asfortranarray(A @ A.T), phi_y=np.zeros(p), y_sq=0.0, n=p)
     token = CancelToken()
     threading.Timer(0.05, token.set).start()
-    t0 = time.perf_counter()
     with pytest.raises(Cancelled):
         gram_eigenvalues(st, token)
-    assert time.perf_counter() - t0 < 0.5
+    assert any(th.name == "fsl-lapack" and th.is_alive() for th in threading.enumerate())
