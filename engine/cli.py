@@ -175,7 +175,8 @@ def _run(args: argparse.Namespace) -> int:
     bar: ProgressBar | None = None
     try:
         config = _load_config(args.config)
-        from engine.runner import result_to_json, run
+        from engine.json_result import result_to_json
+        from engine.runner import run
 
         bar = None if args.quiet else ProgressBar(err)
         result = run(config, progress=bar)

@@ -13,8 +13,12 @@ chunks (engine/sampling.py). What is alive at the peak of one simulation, in flo
 - the weights analysis (``kind = "weights"``): ``W1 W1^T``, its eigenvectors, the solver's
   copy and the ``(W1-W0)(W1-W0)^T`` Gram (``4 p x p``), ``W1 - W0`` and a product (``2 p d``).
 
-Simulations run one at a time, so the run's peak is the largest point's peak, plus a
-fixed allowance for the interpreter, numpy, scipy and the theory solver.
+A run's peak is a fixed allowance for the interpreter, numpy, scipy and the theory
+solver, plus the simulations that run at once (docs/cli.md#where-a-run-executes): one in
+this process, or N on N workers, each then in a process of its own
+(:data:`WORKER_BASE_BYTES` more). The N largest simulations of the run are assumed to run
+together. On a remote Dask cluster each worker is checked against its own memory limit
+(:func:`check_worker_memory`).
 """
 
 from __future__ import annotations
@@ -28,6 +32,9 @@ from engine.sampling import chunk_rows
 
 #: Interpreter + libraries + theory solver (a generous constant).
 BASE_BYTES = 300 * 2**20
+#: A worker process of its own: interpreter, numpy, scipy and the engine (about 60 MiB
+#: measured after the imports), with room for the allocator and the sampling threads.
+WORKER_BASE_BYTES = 150 * 2**20
 
 
 def quad_bytes(model: ModelConfig) -> int:
@@ -71,15 +78,44 @@ def _models(config: Config) -> list[ModelConfig]:
     return [pt.model for pt in config.points()]
 
 
-def estimate_peak_bytes(config: Config) -> int:
-    """Peak bytes of running ``config`` (largest point over curves and sweep values).
+def _largest_tasks(config: Config, concurrent: int) -> list[int]:
+    """Peaks of the ``concurrent`` largest simulations of the run (one per model and
+    seed at every point), largest first."""
+    per_point = len(config.run.simulate) * len(config.run.seeds)
+    peaks = sorted((model_peak_bytes(m, config.run.kind, config.run.n_test)
+                    for m in set(_models(config))), reverse=True)
+    out: list[int] = []
+    for peak in peaks:
+        out.extend([peak] * min(per_point, concurrent - len(out)))
+        if len(out) >= concurrent:
+            break
+    return out
 
-    0 simulations (theory only) gives :data:`BASE_BYTES`.
+
+def estimate_peak_bytes(config: Config, *, concurrent: int = 1,
+                        processes: bool = False) -> int:
+    """Peak bytes of running ``config``.
+
+    Parameters
+    ----------
+    config : Config
+    concurrent : int
+        Simulations that run at once (N workers hold N simulations); the N largest of
+        the run are assumed to run together.
+    processes : bool
+        Each simulation runs in a worker process of its own (adds
+        :data:`WORKER_BASE_BYTES` per simulation).
+
+    Returns
+    -------
+    int
+        :data:`BASE_BYTES` plus the simulations; 0 simulations (theory only) gives
+        :data:`BASE_BYTES`.
     """
     if not config.run.simulate:
         return BASE_BYTES
-    peak = max(model_peak_bytes(m, config.run.kind, config.run.n_test) for m in _models(config))
-    return BASE_BYTES + peak
+    tasks = _largest_tasks(config, max(1, int(concurrent)))
+    return BASE_BYTES + sum(tasks) + (WORKER_BASE_BYTES * len(tasks) if processes else 0)
 
 
 def largest_point(config: Config) -> ModelConfig:
@@ -100,7 +136,8 @@ def _gib(x: float) -> str:
     return f"{x / 2**30:.2f} GiB"
 
 
-def check_memory(config: Config, total_bytes: int | None = None) -> int:
+def check_memory(config: Config, total_bytes: int | None = None, *, concurrent: int = 1,
+                 processes: bool = False) -> int:
     """Refuse a run that needs more than ``run.memory_fraction`` of this machine's memory.
 
     Parameters
@@ -108,6 +145,9 @@ def check_memory(config: Config, total_bytes: int | None = None) -> int:
     config : Config
     total_bytes : int or None
         Total memory to assume (tests inject a small one); default the machine's.
+    concurrent, processes
+        Simulations at once and whether each has a process of its own
+        (:func:`estimate_peak_bytes`).
 
     Returns
     -------
@@ -119,18 +159,61 @@ def check_memory(config: Config, total_bytes: int | None = None) -> int:
     MemoryGuardError
         Saying how much is needed, how much is allowed, and what to lower.
     """
-    need = estimate_peak_bytes(config)
+    need = estimate_peak_bytes(config, concurrent=concurrent, processes=processes)
     total = total_memory_bytes() if total_bytes is None else int(total_bytes)
     allowed = int(config.run.memory_fraction * total)
     if need <= allowed:
         return need
     m = largest_point(config)
+    at_once = len(_largest_tasks(config, max(1, int(concurrent))))
+    at_once_text = f" with {at_once} simulations at once" if at_once > 1 else ""
+    fewer = ", run fewer simulations at once (fewer workers)" if at_once > 1 else ""
     raise MemoryGuardError(
-        f"this simulation needs about {_gib(need)} of memory (largest point: d = {m.d}, "
-        f"p = {m.p}, n = {m.n}), but run.memory_fraction = {config.run.memory_fraction:g} of "
-        f"this machine's {_gib(total)} allows {_gib(allowed)}. Lower d (memory grows like d^2), "
-        f"beta (p = beta*d), alpha (n = alpha*d) or run.n_test, or raise "
-        f"run.memory_fraction.",
+        f"this simulation needs about {_gib(need)} of memory{at_once_text} (largest point: "
+        f"d = {m.d}, p = {m.p}, n = {m.n}), but run.memory_fraction = "
+        f"{config.run.memory_fraction:g} of this machine's {_gib(total)} allows "
+        f"{_gib(allowed)}. Lower d (memory grows like d^2), beta (p = beta*d), alpha "
+        f"(n = alpha*d) or run.n_test{fewer}, or raise run.memory_fraction.",
         needed_bytes=need,
         allowed_bytes=allowed,
     )
+
+
+def check_worker_memory(config: Config, workers: list[tuple[int, int]]) -> int:
+    """Refuse a run whose simulations would not fit the workers of a Dask cluster.
+
+    Parameters
+    ----------
+    config : Config
+    workers : list of (int, int)
+        ``(threads, memory limit in bytes)`` of each worker; a worker runs up to
+        ``threads`` simulations at once and may use ``run.memory_fraction`` of its limit
+        (0: no limit known, not checked).
+
+    Returns
+    -------
+    int
+        The largest need of one worker, in bytes (when every worker fits).
+
+    Raises
+    ------
+    MemoryGuardError
+        Naming the worker's limit, what it would need and what to lower.
+    """
+    worst = 0
+    for threads, limit in workers:
+        need = WORKER_BASE_BYTES + sum(_largest_tasks(config, max(1, threads))) \
+            if config.run.simulate else 0
+        worst = max(worst, need)
+        allowed = int(config.run.memory_fraction * limit)
+        if limit > 0 and need > allowed:
+            m = largest_point(config)
+            raise MemoryGuardError(
+                f"a Dask worker with {threads} thread(s) would need about {_gib(need)} "
+                f"(largest point: d = {m.d}, p = {m.p}, n = {m.n}), but "
+                f"run.memory_fraction = {config.run.memory_fraction:g} of its "
+                f"{_gib(limit)} memory limit allows {_gib(allowed)}. Lower d, beta, alpha "
+                f"or run.n_test, give the workers fewer threads or more memory, or raise "
+                f"run.memory_fraction.",
+                needed_bytes=need, allowed_bytes=allowed)
+    return worst

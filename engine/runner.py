@@ -1,10 +1,19 @@
-"""Run a :class:`~engine.config.Config`: its points (curves x sweep), theory and simulations.
+"""Run a :class:`~engine.config.Config`: its points (curves x sweep or grid), theory and
+simulations.
 
 The GUI (in a worker thread) and the CLI both call :func:`run`; the live theory calls
 :func:`run_theory` (through :mod:`engine.views`). The points are those of
-:meth:`Config.points`. Progress is one monotone fraction over the whole run, with a stage
-text such as ``"curve 1/3, alpha = 0.5, network seed 2/3: features"``; the weights of the
-stages are rough flop counts, so the bar moves at a steady pace.
+:meth:`Config.points`. A run solves the theory of every point first (a grid row by row,
+:func:`engine.grids.grid_theory`), then its simulations: independent tasks (point,
+simulated model, seed) that an :class:`~engine.execution.Execution` runs in this
+process, on local worker processes or on a Dask cluster, with the same numbers
+(docs/cli.md#where-a-run-executes). With a :class:`~engine.cache.ResultCache` a task
+already computed is read, not recomputed. ``on_point`` receives each point as soon as its
+theory and all its simulations are done.
+
+Progress is one monotone fraction over the whole run, with a stage text such as
+``"curve 1/3, alpha = 0.5, network seed 2/3: features"``; the weights of the stages are
+rough flop counts, so the bar moves at a steady pace.
 
 A :class:`~engine.errors.ConvergenceError` of the theory at a point is recorded in
 ``PointResult.theory_error`` (saying where and what) and the run continues; the run's
@@ -14,7 +23,6 @@ A :class:`~engine.errors.ConvergenceError` of the theory at a point is recorded 
 from __future__ import annotations
 
 import datetime as _dt
-import math
 import platform
 import time
 from collections.abc import Callable, Sequence
@@ -25,9 +33,12 @@ import numpy as np
 import scipy
 
 from engine import theory
+from engine.cache import ResultCache, task_document
 from engine.config import Config, ModelConfig, NumericsConfig, Point
 from engine.errors import ConvergenceError
-from engine.memory import check_memory
+from engine.execution import Execution, Task, run_tasks
+from engine.grids import grid_theory
+from engine.memory import check_memory, check_worker_memory
 from engine.network import simulate_network
 from engine.progress import CancelLike, ProgressFn, check_cancel, null_progress, sub_progress
 from engine.results import CurveResult, PointResult, RunResult, SimSeed, TheoryRidge
@@ -44,6 +55,13 @@ KIND_QUANTITIES: dict[str, frozenset[str]] = {
     "errors": frozenset({"ridge", "expressivity"}),
 }
 ALL_QUANTITIES = frozenset({"spectrum", "weights", "ridge", "expressivity"})
+#: Theory of a grid's cells, by run kind (:func:`engine.grids.grid_theory`): scalar
+#: summaries, not densities.
+GRID_QUANTITIES: dict[str, frozenset[str]] = {
+    "spectrum": frozenset({"spectrum"}),
+    "weights": frozenset({"weights"}),
+    "errors": frozenset({"ridge", "baseline"}),
+}
 
 #: Relative progress weight of the theory at one point, and of a learning curve per value.
 THEORY_WEIGHT = 0.05
@@ -68,11 +86,16 @@ def format_value(v: Any) -> str:
 
 
 def where(config: Config, point: Point) -> str:
-    """``"curve 1/2 (label), alpha = 0.5"``: where a point sits, for messages."""
+    """``"curve 1/2 (label), alpha = 0.5"``: where a point sits, for messages (a grid
+    cell: ``"curve 1/1, alpha = 0.5, eta_tilde = 2"``)."""
     n_curves = len(config.curve_models())
     text = f"curve {point.curve + 1}/{n_curves}" + (f" ({point.label})" if point.label else "")
     if config.run.sweep is not None:
         text += f", {config.run.sweep.param} = {format_value(point.value)}"
+    elif config.run.grid is not None:
+        grid = config.run.grid
+        text += (f", {grid.x.param} = {format_value(point.value[0])}, "
+                 f"{grid.y.param} = {format_value(point.value[1])}")
     return text
 
 
@@ -191,15 +214,25 @@ def sim_cost(m: ModelConfig) -> float:
     return flops / 1e9 + 0.01
 
 
+def simulate_task(name: str, model: ModelConfig, kind: str, n_test: int | None, seed: int,
+                  *, progress: ProgressFn | None = None,
+                  cancel: CancelLike | None = None) -> SimSeed:
+    """One simulated model at one point and one seed: the unit of work of an executor.
+
+    A module-level function of plain arguments, so that worker processes and Dask
+    workers can run it (docs/cli.md#where-a-run-executes).
+    """
+    return SIMULATORS[name](model, seed, spectrum=kind == "spectrum",
+                            before=kind == "spectrum", weights=kind == "weights",
+                            errors=True, n_test=n_test, progress=progress, cancel=cancel)
+
+
 def simulate_point(config: Config, point: Point, name: str, seed: int, *,
                    progress: ProgressFn | None = None,
                    cancel: CancelLike | None = None) -> SimSeed:
     """One simulated model (``"network"`` or ``"srf"``) at one point and one seed."""
-    kind = config.run.kind
-    return SIMULATORS[name](point.model, seed, spectrum=kind == "spectrum",
-                            before=kind == "spectrum", weights=kind == "weights",
-                            errors=True, n_test=config.run.n_test, progress=progress,
-                            cancel=cancel)
+    return simulate_task(name, point.model, config.run.kind, config.run.n_test, seed,
+                         progress=progress, cancel=cancel)
 
 
 # --------------------------------------------------------------------------- the run
@@ -228,33 +261,93 @@ class _Meter:
         lo = self.done / self.total
         self.done += weight
         hi = self.done / self.total
+        if not prefix:
+            return sub_progress(self.progress, lo, hi)
         return sub_progress(lambda f, m: self.progress(f, f"{prefix}: {m}"), lo, hi)
 
 
-def _execute(config: Config, *, simulate: bool, progress: ProgressFn | None,
-             cancel: CancelLike | None, on_point: OnPoint | None) -> RunResult:
-    t0 = time.perf_counter()
-    started = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
-    progress = _monotone(progress or null_progress)
-    check_cancel(cancel)
-    sim_models = tuple(config.run.simulate) if simulate else ()
-    if sim_models:
-        check_memory(config)
-    points = config.points()
+@dataclass(frozen=True)
+class _SimJob:
+    """One simulation task of a run: point ``index`` of ``Config.points()``, a model, a
+    seed (and its index), its cache document."""
+
+    index: int
+    name: str
+    seed_index: int
+    seed: int
+    document: dict[str, Any]
+
+
+class _Points:
+    """Collects each point's theory and simulations; hands a point on when complete."""
+
+    def __init__(self, config: Config, points: Sequence[Point], sim_models: tuple[str, ...],
+                 on_point: OnPoint | None) -> None:
+        self.points = points
+        self.on_point = on_point
+        n_seeds = len(config.run.seeds)
+        self.fields: list[dict[str, Any] | None] = [None] * len(points)
+        self.sims: list[dict[str, list[SimSeed | None]]] = [
+            {name: [None] * n_seeds for name in sim_models} for _ in points]
+        self.missing = [len(sim_models) * n_seeds] * len(points)
+        self.results: list[PointResult | None] = [None] * len(points)
+
+    def theory_done(self, index: int, fields: dict[str, Any]) -> None:
+        self.fields[index] = fields
+        self._maybe_done(index)
+
+    def sim_done(self, job: _SimJob, seed: SimSeed) -> None:
+        self.sims[job.index][job.name][job.seed_index] = seed
+        self.missing[job.index] -= 1
+        self._maybe_done(job.index)
+
+    def _maybe_done(self, index: int) -> None:
+        fields = self.fields[index]
+        if fields is None or self.missing[index] > 0 or self.results[index] is not None:
+            return
+        point = self.points[index]
+        sims = {name: tuple(s for s in seeds if s is not None)
+                for name, seeds in self.sims[index].items()}
+        result = PointResult(value=point.value, model=point.model, sims=sims, **fields)
+        self.results[index] = result
+        if self.on_point is not None:
+            self.on_point(point.curve, point.index, result)
+
+    def by_curve(self, n_curves: int) -> list[list[PointResult]]:
+        out: list[list[PointResult]] = [[] for _ in range(n_curves)]
+        for point, result in zip(self.points, self.results, strict=True):
+            assert result is not None, "a point of the run was never completed"
+            out[point.curve].append(result)
+        return out
+
+
+def _sim_jobs(config: Config, points: Sequence[Point], sim_models: tuple[str, ...]
+              ) -> list[_SimJob]:
+    """Every simulation task, point by point, model by model, seed by seed."""
+    kind, n_test = config.run.kind, config.run.n_test
+    return [_SimJob(i, name, si, seed, task_document(pt.model, kind, n_test, name, seed))
+            for i, pt in enumerate(points) for name in sim_models
+            for si, seed in enumerate(config.run.seeds)]
+
+
+def _theory_weight(config: Config) -> float:
+    if not config.run.theory:
+        return 0.0
+    n_points = len(config.points())
     sweep = config.run.sweep
-    seeds = config.run.seeds
-    curve_ridges = config.run.theory and config.run.kind == "errors" and sweep is not None \
-        and len(sweep.values) > 1
-    n_curves = len(config.curve_models())
-    total = sum((THEORY_WEIGHT if config.run.theory else 0.0)
-                + len(sim_models) * len(seeds) * sim_cost(pt.model) for pt in points)
-    total += n_curves * len(config.sweep_values()) * CURVE_WEIGHT * curve_ridges
-    meter = _Meter(progress, total)
-    log = TheoryLog()
+    curve_ridges = config.run.kind == "errors" and sweep is not None and len(sweep.values) > 1
+    return n_points * (THEORY_WEIGHT + (CURVE_WEIGHT if curve_ridges else 0.0))
+
+
+def _sweep_theory(config: Config, points: Sequence[Point], meter: _Meter, log: TheoryLog,
+                  cancel: CancelLike | None, done: Callable[[int, dict[str, Any]], None]
+                  ) -> None:
+    """Theory point by point (a sweep's ridge errors along each curve, warm-started)."""
+    sweep = config.run.sweep
+    curve_ridges = config.run.kind == "errors" and sweep is not None and len(sweep.values) > 1
     quantities = KIND_QUANTITIES[config.run.kind]
     ridges: list[tuple[Any, Any] | None] = []
-    by_curve: list[list[PointResult]] = [[] for _ in range(n_curves)]
-    for point in points:
+    for i, point in enumerate(points):
         here = where(config, point)
         if point.index == 0:
             ridges = [None] * len(config.sweep_values())
@@ -262,33 +355,124 @@ def _execute(config: Config, *, simulate: bool, progress: ProgressFn | None,
                 ridges = _sweep_ridges(
                     config, config.curve_models()[point.curve][1],
                     meter.stage(CURVE_WEIGHT * len(ridges), f"{here}: learning curve"), cancel)
-        fields: dict[str, Any] = {}
-        if config.run.theory:
-            fields = theory_point(point.model, config.numerics, quantities, here, log,
-                                  ridge=ridges[point.index], cancel=cancel,
-                                  progress=meter.stage(THEORY_WEIGHT, here))
-        sims: dict[str, tuple[SimSeed, ...]] = {}
-        for name in sim_models:
-            out = []
-            for si, seed in enumerate(seeds):
-                check_cancel(cancel)
-                stage = meter.stage(sim_cost(point.model),
-                                    f"{here}, {name} seed {si + 1}/{len(seeds)}")
-                out.append(simulate_point(config, point, name, seed, progress=stage,
-                                          cancel=cancel))
-            sims[name] = tuple(out)
-        result = PointResult(value=point.value, model=point.model, sims=sims, **fields)
-        by_curve[point.curve].append(result)
-        progress(meter.done / meter.total, f"{here}: done")
-        if on_point is not None:
-            on_point(point.curve, point.index, result)
+        done(i, theory_point(point.model, config.numerics, quantities, here, log,
+                             ridge=ridges[point.index], cancel=cancel,
+                             progress=meter.stage(THEORY_WEIGHT, here)))
+
+
+def _grid_theory(config: Config, points: Sequence[Point], meter: _Meter, log: TheoryLog,
+                 cancel: CancelLike | None, done: Callable[[int, dict[str, Any]], None]
+                 ) -> None:
+    """Theory of a grid, curve by curve, row by row (:func:`engine.grids.grid_theory`)."""
+    grid = config.run.grid
+    assert grid is not None
+    nx = len(grid.x.values)
+    per_curve = grid.size
+    curves = config.curve_models()
+    for ci, (label, base) in enumerate(curves):
+        def on_row(row: Any, ci: int = ci) -> None:
+            for ix in range(row.nx):
+                index = ci * per_curve + row.iy * nx + ix
+                fields: dict[str, Any] = {"srf_params": row.srf[ix], "theory_error": None}
+                if row.ridge:
+                    fields["theory_ridge"] = row.ridge[ix]
+                if row.ridge_rf:
+                    fields["theory_ridge_rf"] = row.ridge_rf[ix]
+                if row.spectrum:
+                    fields["theory_spectrum"] = row.spectrum[ix]
+                if row.weights:
+                    fields["theory_weights"] = row.weights[ix]
+                if row.failures[ix]:
+                    message = f"{where(config, points[index])}, {row.failures[ix]}"
+                    log.failures.append(message)
+                    fields["theory_error"] = message
+                done(index, fields)
+
+        prefix = f"curve {ci + 1}/{len(curves)}" + (f" ({label})" if label else "")
+        grid_theory(base, grid, config.numerics, quantities=GRID_QUANTITIES[config.run.kind],
+                    on_row=on_row, cancel=cancel,
+                    progress=meter.stage(THEORY_WEIGHT * per_curve, prefix))
+
+
+def _simulate(config: Config, points: Sequence[Point], jobs: list[_SimJob],
+              execution: Execution, cache: ResultCache | None, progress: ProgressFn,
+              cancel: CancelLike | None, done: Callable[[_SimJob, SimSeed], None]) -> None:
+    """Run the simulation tasks ``jobs`` where ``execution`` says; store each result."""
+    n_seeds = len(config.run.seeds)
+    tasks = [Task(simulate_task, (job.name, points[job.index].model, config.run.kind,
+                                  config.run.n_test, job.seed),
+                  weight=sim_cost(points[job.index].model),
+                  label=f"{where(config, points[job.index])}, {job.name} seed "
+                        f"{job.seed_index + 1}/{n_seeds}") for job in jobs]
+
+    def on_result(i: int, seed: SimSeed) -> None:
+        if cache is not None:
+            cache.put(jobs[i].document, seed)
+        done(jobs[i], seed)
+
+    with execution.open(len(tasks)) as executor:
+        if execution.mode == "dask":  # remote workers: each against its own memory limit
+            check_worker_memory(config, getattr(executor, "worker_resources", []))
+        run_tasks(executor, tasks, on_result=on_result, progress=progress, cancel=cancel)
+
+
+def _check_local_memory(config: Config, execution: Execution, n_tasks: int) -> None:
+    """The memory guard for the simulations that will run at once on this machine."""
+    workers = execution.worker_count()
+    if workers is None:  # a remote cluster: checked per worker once connected
+        return
+    concurrent = max(1, min(workers, n_tasks))
+    isolated = execution.mode == "dask-local" or (
+        execution.mode == "processes" and (concurrent > 1 or execution.isolate))
+    check_memory(config, concurrent=concurrent, processes=isolated)
+
+
+def _execute(config: Config, *, simulate: bool, progress: ProgressFn | None,
+             cancel: CancelLike | None, on_point: OnPoint | None,
+             execution: Execution | None = None,
+             cache: ResultCache | None = None) -> RunResult:
+    t0 = time.perf_counter()
+    started = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+    progress = _monotone(progress or null_progress)
+    check_cancel(cancel)
+    execution = execution or Execution.serial()
+    sim_models = tuple(config.run.simulate) if simulate else ()
+    points = config.points()
+    collected = _Points(config, points, sim_models, on_point)
+    jobs = _sim_jobs(config, points, sim_models)
+    missing = []
+    for job in jobs:
+        seed = cache.get(job.document) if cache is not None else None
+        if seed is None:
+            missing.append(job)
+        else:
+            collected.sim_done(job, seed)
+    if missing:  # before anything is allocated
+        _check_local_memory(config, execution, len(missing))
+    sim_weight = sum(sim_cost(points[job.index].model) for job in missing)
+    meter = _Meter(progress, _theory_weight(config) + sim_weight)
+    log = TheoryLog()
+    if not config.run.theory:
+        for i in range(len(points)):
+            collected.theory_done(i, {})
+    elif config.run.grid is not None:
+        _grid_theory(config, points, meter, log, cancel, collected.theory_done)
+    else:
+        _sweep_theory(config, points, meter, log, cancel, collected.theory_done)
+    if missing:
+        _simulate(config, points, missing, execution, cache, meter.stage(sim_weight, ""),
+                  cancel, collected.sim_done)
+    if cache is not None:
+        cache.prune()
     progress(1.0, "done")
+    by_curve = collected.by_curve(len(config.curve_models()))
     curves = tuple(CurveResult(label=label, overrides=dict(c.overrides) if c else {},
                                points=tuple(by_curve[ci]))
                    for ci, ((label, _), c) in enumerate(
                        zip(config.curve_models(), config.run.curves or (None,), strict=True)))
     message = ("the theory did not converge at: " + "; ".join(log.failures)
                if log.failures else "ok")
+    sweep = config.run.sweep
     return RunResult(
         config=config, curves=curves,
         sweep_param=sweep.param if sweep is not None else None,
@@ -298,7 +482,8 @@ def _execute(config: Config, *, simulate: bool, progress: ProgressFn | None,
 
 
 def run(config: Config, *, progress: ProgressFn | None = None,
-        cancel: CancelLike | None = None, on_point: OnPoint | None = None) -> RunResult:
+        cancel: CancelLike | None = None, on_point: OnPoint | None = None,
+        execution: Execution | None = None, cache: ResultCache | None = None) -> RunResult:
     """Run theory (if ``run.theory``) and simulations (``run.simulate`` x ``run.seeds``).
 
     Parameters
@@ -307,24 +492,35 @@ def run(config: Config, *, progress: ProgressFn | None = None,
     progress : callable or None
         ``progress(fraction, message)``, fraction monotone in [0, 1] over the whole run.
     cancel : CancelToken or None
-        Raises :class:`~engine.errors.Cancelled` between chunks once set.
+        Raises :class:`~engine.errors.Cancelled` between chunks once set; simulations on
+        worker processes are stopped (their processes terminated if need be) first.
     on_point : callable or None
-        ``on_point(curve_index, point_index, PointResult)`` as each point completes.
+        ``on_point(curve_index, point_index, PointResult)`` as each point completes
+        (its theory and all its simulations; in point order in-process, in completion
+        order on workers).
+    execution : Execution or None
+        Where the simulations run (None: in this process, one after the other).
+    cache : ResultCache or None
+        Simulation results to reuse and to store (None: no cache).
 
     Returns
     -------
     RunResult
         ``success`` is False when the theory did not converge somewhere (the points say
-        where in ``theory_error``); simulations are complete either way.
+        where in ``theory_error``); simulations are complete either way. The result is
+        the same wherever the simulations ran (docs/cli.md#where-a-run-executes).
 
     Raises
     ------
     MemoryGuardError
-        Before anything is allocated, when the simulations would not fit.
+        Before anything is allocated, when the simulations that would run at once do
+        not fit (on a remote cluster: before any task is submitted).
+    ExecutionError
+        A Dask scheduler cannot be reached, or a worker process died.
     Cancelled
     """
     return _execute(config, simulate=True, progress=progress, cancel=cancel,
-                    on_point=on_point)
+                    on_point=on_point, execution=execution, cache=cache)
 
 
 def run_theory(config: Config, *, progress: ProgressFn | None = None,
@@ -335,155 +531,3 @@ def run_theory(config: Config, *, progress: ProgressFn | None = None,
         config = config.with_run(theory=True)
     return _execute(config, simulate=False, progress=progress, cancel=cancel,
                     on_point=on_point)
-
-
-# --------------------------------------------------------------------------- JSON
-
-
-def _clean(x: Any) -> Any:
-    """JSON-safe copy: arrays to lists, NaN/inf to None, numpy scalars to Python."""
-    if x is None or isinstance(x, (bool, str)):
-        return x
-    if isinstance(x, (int, np.integer)):
-        return int(x)
-    if isinstance(x, (float, np.floating)):
-        v = float(x)
-        return v if math.isfinite(v) else None
-    if isinstance(x, np.ndarray):
-        return _clean(x.tolist())
-    if isinstance(x, dict):
-        return {str(k): _clean(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_clean(v) for v in x]
-    return str(x)
-
-
-def _srf_json(sp: Any) -> dict[str, Any] | None:
-    if sp is None:
-        return None
-    return {"a": sp.a, "pi": sp.pi, "u": sp.u, "s0": sp.s0, "c": sp.c, "s": sp.s,
-            "nv": sp.nv, "gamma": sp.gamma, "r0": sp.r0, "constants": dict(sp.constants)}
-
-
-def _ridge_json(tr: Any) -> dict[str, Any] | None:
-    if tr is None:
-        return None
-    return {"test_error": tr.test_error, "train_error": tr.train_error, "bias": tr.bias,
-            "variance": tr.variance, "kappa": tr.kappa, "learned_function": tr.learned_function,
-            "target": tr.target, "warnings": list(tr.warnings),
-            "convergence": _conv_json(tr.convergence)}
-
-
-def _conv_json(c: Any) -> dict[str, Any] | None:
-    if c is None:
-        return None
-    return {"success": c.success, "n_iter": c.n_iter, "residual": c.residual,
-            "message": c.message}
-
-
-def _spec_json(ts: Any) -> dict[str, Any]:
-    if ts is None:
-        return {"grid": None, "density": None, "outliers": None, "edges": None}
-    return {"grid": ts.grid, "density": ts.density, "outliers": ts.outliers,
-            "outliers_centred": ts.outliers_centred, "edges": ts.edges,
-            "atom_zero": ts.atom_zero, "mass": ts.mass,
-            "convergence": _conv_json(ts.convergence)}
-
-
-def _seed_lists(seeds: tuple[SimSeed, ...], names: tuple[str, ...]) -> dict[str, Any]:
-    return {name: [getattr(s, name) for s in seeds] for name in names}
-
-
-_SPECTRUM_SIM = ("eigenvalues", "eigenvalues_before", "outliers", "test_error", "train_error")
-_WEIGHTS_SIM = ("weight_eigenvalues", "spike_overlap", "top_overlaps", "test_error",
-                "train_error")
-_FUNC_SIM = ("kappa_bins", "fhat_mean", "fhat_sem")
-
-
-def _point_json(pt: PointResult, kind: str, sim_names: tuple[str, ...]) -> dict[str, Any]:
-    out: dict[str, Any] = {"value": pt.value, "model": pt.model.to_dict(),
-                           "theory_error": pt.theory_error}
-    tr, rf = pt.theory_ridge, pt.theory_ridge_rf
-    if kind == "spectrum":
-        theory = _spec_json(pt.theory_spectrum)
-        theory["before"] = _spec_json(pt.theory_spectrum_before)
-    elif kind == "weights":
-        tw = pt.theory_weights
-        theory = ({"grid": tw.grid, "density": tw.density, "edges": tw.edges,
-                   "atom_zero": tw.atom_zero, "spikes": tw.spikes} if tw is not None else
-                  {"grid": None, "density": None, "edges": None, "spikes": None})
-    else:
-        theory = {}
-    theory.update(test_error=None if tr is None else tr.test_error,
-                  train_error=None if tr is None else tr.train_error,
-                  rf_test_error=None if rf is None else rf.test_error,
-                  rf_train_error=None if rf is None else rf.train_error,
-                  ridge=_ridge_json(tr), srf_params=_srf_json(pt.srf_params))
-    out["theory"] = theory
-    names = _SPECTRUM_SIM if kind == "spectrum" else _WEIGHTS_SIM
-    for name in sim_names:
-        seeds = pt.sims.get(name, ())
-        block = {"seeds": [s.seed for s in seeds]}
-        block.update(_seed_lists(seeds, names + _FUNC_SIM))
-        out[name] = block
-    return out
-
-
-def _curve_json(curve: CurveResult, result: RunResult) -> dict[str, Any]:
-    kind = result.config.run.kind
-    sim_names = tuple(sorted({k for pt in curve.points for k in pt.sims},
-                             key=lambda k: ("network", "srf").index(k)))
-    pts = [_point_json(pt, kind, sim_names) for pt in curve.points]
-    out: dict[str, Any] = {"label": curve.label, "overrides": curve.overrides}
-    if kind == "errors":
-        out["sweep"] = {"param": result.sweep_param,
-                        "values": list(result.sweep_values) or [None]}
-        out["theory"] = {k: [p["theory"][k] for p in pts]
-                         for k in ("test_error", "train_error", "rf_test_error",
-                                   "rf_train_error")}
-        out["theory"]["ridge"] = [p["theory"]["ridge"] for p in pts]
-        out["theory"]["srf_params"] = [p["theory"]["srf_params"] for p in pts]
-        for name in sim_names:
-            out[name] = {k: [p[name][k] for p in pts]
-                         for k in ("test_error", "train_error") + _FUNC_SIM}
-            out[name]["seeds"] = pts[0][name]["seeds"]
-        out["theory_error"] = [p["theory_error"] for p in pts]
-    else:
-        first = pts[0]
-        out["theory"] = first["theory"]
-        for name in sim_names:
-            out[name] = first[name]
-        out["theory_error"] = first["theory_error"]
-        if len(pts) > 1:
-            out["sweep"] = {"param": result.sweep_param, "values": list(result.sweep_values)}
-            out["points"] = pts
-    return out
-
-
-def result_to_json(result: RunResult) -> dict[str, Any]:
-    """The CLI's ``--json`` object (docs/configuration.md), JSON-safe (NaN -> null).
-
-    Top level: ``kind``, ``success``, ``message``, ``started``, ``elapsed``, ``versions``,
-    ``config``, and the first curve's keys:
-
-    - ``spectrum``: ``theory.{grid, density, outliers, edges, before, test_error, ...}``,
-      ``network``/``srf``: ``{eigenvalues: [per seed], eigenvalues_before, outliers, ...}``
-      (with a sweep: the first point, and every point under ``points``);
-    - ``errors``: ``sweep.{param, values}``, ``theory.{test_error, train_error,
-      rf_test_error}`` (one per sweep value), ``network``/``srf``:
-      ``{test_error: [[per seed] per sweep value], train_error: ...}``;
-    - ``weights``: ``theory.{grid, density, edges, spikes}``, ``network``/``srf``:
-      ``{weight_eigenvalues, spike_overlap, top_overlaps}`` per seed.
-
-    With several curves, ``curves`` lists every curve (``label`` + the same keys).
-    """
-    curves = [_curve_json(c, result) for c in result.curves]
-    out: dict[str, Any] = {"kind": result.config.run.kind, "success": result.success,
-                           "message": result.message, "started": result.started,
-                           "elapsed": result.elapsed, "versions": result.versions,
-                           "config": result.config.to_dict()}
-    if curves:
-        out.update(curves[0])
-    if len(curves) > 1:
-        out["curves"] = curves
-    return _clean(out)

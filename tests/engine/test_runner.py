@@ -11,6 +11,7 @@ import pytest
 import engine.runner as runner
 from engine.config import Config
 from engine.errors import Cancelled, ConvergenceError
+from engine.json_result import result_to_json
 from engine.progress import CancelToken
 from engine.results import Convergence, TheoryRidge, TheorySpectrum
 
@@ -127,7 +128,7 @@ def test_convergence_error_is_recorded_and_run_continues(monkeypatch):
     assert "alpha = 1" in pts[1].theory_error and "Newton stalled" in pts[1].theory_error
     assert pts[1].sims["network"][0].test_error is not None  # simulation still done
     assert "did not converge" in res.message and "alpha = 1" in res.message
-    js = runner.result_to_json(res)
+    js = result_to_json(res)
     assert js["theory"]["test_error"][1] is None
     assert js["theory_error"][1] is not None
 
@@ -140,7 +141,7 @@ def test_curves_and_spectrum_json(monkeypatch):
     res = runner.run(cfg)
     assert [c.label for c in res.curves] == ["small step", "large step"]
     assert res.curves[1].points[0].model.eta_tilde == 3.0
-    js = runner.result_to_json(res)
+    js = result_to_json(res)
     text = json.dumps(js, allow_nan=False)  # JSON-safe: no NaN anywhere
     assert "NaN" not in text
     assert js["kind"] == "spectrum"
@@ -157,7 +158,7 @@ def test_curves_and_spectrum_json(monkeypatch):
 def test_errors_json_shape(monkeypatch):
     _install(monkeypatch, _fake_theory())
     cfg = _config(sweep={"param": "lam", "values": [0.01, 1.0]}, seeds=(0, 1, 2))
-    js = runner.result_to_json(runner.run(cfg))
+    js = result_to_json(runner.run(cfg))
     assert js["sweep"] == {"param": "lam", "values": [0.01, 1.0]}
     assert len(js["theory"]["test_error"]) == len(js["theory"]["rf_test_error"]) == 2
     assert np.shape(js["network"]["test_error"]) == (2, 3)
@@ -168,7 +169,7 @@ def test_errors_json_shape(monkeypatch):
 def test_weights_kind(monkeypatch):
     _install(monkeypatch, _fake_theory())
     cfg = _config(kind="weights", seeds=(0,), d=80)
-    js = runner.result_to_json(runner.run(cfg))
+    js = result_to_json(runner.run(cfg))
     assert len(js["network"]["weight_eigenvalues"][0]) == cfg.model.p
     assert 0.0 <= js["network"]["spike_overlap"][0] <= 1.0
     assert len(js["srf"]["top_overlaps"][0]) == 5
