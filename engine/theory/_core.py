@@ -6,7 +6,7 @@ of length ``N = K + K^2``; a whole batch of ``z`` is solved at once (all linear 
 stacked arrays). Newton does not move ``x`` itself: the map sees ``tau`` only through
 ``delta(kappa)``, which lives in a space of dimension ``r <= min(Q, K + K^2)``, so Newton
 works in the reduced unknowns ``u = (g, y)`` of :mod:`engine.theory._reduced` (length
-``K + r``; 50 instead of 272 for K = 16) and reports ``x`` and its residual as before.
+``K + r``; 54 instead of 272 for K = 16, relu) and reports ``x`` and its residual as before.
 """
 
 from __future__ import annotations
@@ -248,10 +248,6 @@ def initial_guess(z: np.ndarray, D: ModelData) -> np.ndarray:
     idx = np.arange(D.K)
     tau[:, idx, idx] = D.pi * g
     return np.concatenate([g, tau.reshape(z.size, -1)], axis=1).astype(complex)
-
-
-def _resid(F: np.ndarray, x: np.ndarray) -> np.ndarray:
-    return np.max(np.abs(F), axis=1) / np.maximum(1.0, np.max(np.abs(x), axis=1))
 
 
 def _branch_ok(x: np.ndarray, z: np.ndarray, K: int) -> np.ndarray:
