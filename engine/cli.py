@@ -3,6 +3,9 @@
 Commands::
 
     python -m engine run CONFIG [--json] [--out DIR] [--force] [--quiet]
+                                [--workers N | --dask local[:N] | --scheduler ADDRESS]
+                                [--cache DIR | --no-cache]
+    python -m engine cache info|clear [--cache DIR]
     python -m engine presets [--json]
     python -m engine --version
 
@@ -43,7 +46,9 @@ from typing import TYPE_CHECKING, TextIO
 from engine.errors import ConfigError, EngineError, MemoryGuardError
 
 if TYPE_CHECKING:
+    from engine.cache import ResultCache
     from engine.config import Config
+    from engine.execution import Execution
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -108,10 +113,91 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--out", metavar="DIR", help="write CSV/JSON/NPZ files into DIR")
     r.add_argument("--force", action="store_true", help="overwrite existing output files")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
+    where = r.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=_workers, metavar="N",
+                       help="simulate on N local worker processes (default: the machine's "
+                            "cores; 1: in this process)")
+    where.add_argument("--dask", type=_dask, metavar="local[:N]",
+                       help="simulate on a Dask LocalCluster of N workers started for the run")
+    where.add_argument("--scheduler", type=_scheduler, metavar="ADDRESS",
+                       help="simulate on the Dask scheduler at ADDRESS (tcp://HOST:PORT)")
+    cached = r.add_mutually_exclusive_group()
+    cached.add_argument("--cache", metavar="DIR", help="reuse and store simulation results "
+                                                       "in DIR (default: the user's cache "
+                                                       "folder)")
+    cached.add_argument("--no-cache", action="store_true",
+                        help="neither read nor store simulation results")
+    c = sub.add_parser("cache", help="show or clear the cache of simulation results")
+    c.add_argument("action", choices=("info", "clear"),
+                   help="info: where it is and how large; clear: delete every entry")
+    c.add_argument("--cache", metavar="DIR",
+                   help="the cache folder (default: the user's cache folder)")
     ls = sub.add_parser("presets", help="list the bundled presets and examples")
     ls.add_argument("--json", action="store_true",
                     help="print them as JSON (name, file, description, default)")
     return p
+
+
+def _workers(text: str) -> Execution:
+    from engine.execution import Execution
+
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"N must be a whole number >= 1, got {text!r}")
+    return Execution.local(int(text))
+
+
+def _dask(text: str) -> Execution:
+    from engine.execution import Execution
+
+    try:
+        return Execution.parse_dask(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _scheduler(text: str) -> Execution:
+    from engine.execution import Execution
+
+    try:
+        return Execution.scheduler(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _execution(args: argparse.Namespace) -> Execution:
+    """Where the run's simulations execute (default: the machine's cores)."""
+    from engine.execution import Execution
+
+    return args.workers or args.dask or args.scheduler or Execution.local()
+
+
+def _cache(args: argparse.Namespace) -> ResultCache | None:
+    from engine.cache import ResultCache
+
+    return None if args.no_cache else ResultCache(args.cache)
+
+
+def _cache_command(args: argparse.Namespace) -> int:
+    from engine.cache import ResultCache
+
+    cache = ResultCache(args.cache)
+    if args.action == "clear":
+        n = cache.clear()
+        print(f"removed {n} cached result{'s' if n != 1 else ''} from {cache.folder}")
+    else:
+        print(cache.info().text())
+    return EXIT_OK
+
+
+def _execution_report(execution: Execution, cache: ResultCache | None,
+                      n_tasks: int) -> dict[str, object]:
+    """Where the simulations ran and what the cache gave (the ``execution`` key of
+    ``--json``, and a line on stderr)."""
+    cached = cache.stats.hits if cache is not None else 0
+    return {"where": execution.describe(), "tasks": n_tasks, "cached": cached,
+            "computed": n_tasks - cached,
+            "corrupt": cache.stats.corrupt if cache is not None else 0,
+            "cache": str(cache.folder) if cache is not None else None}
 
 
 def _load_config(spec: str) -> Config:
@@ -161,6 +247,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "presets":
             return _list_presets(args.json)
+        if args.command == "cache":
+            return _cache_command(args)
         return _run(args)
     except BrokenPipeError:
         # The reader of stdout went away (``... | head``): stop quietly, as shell tools
@@ -178,11 +266,19 @@ def _run(args: argparse.Namespace) -> int:
         from engine.json_result import result_to_json
         from engine.runner import run
 
+        execution, cache = _execution(args), _cache(args)
         bar = None if args.quiet else ProgressBar(err)
-        result = run(config, progress=bar)
+        result = run(config, progress=bar, execution=execution, cache=cache)
         if bar is not None:
             bar.close()
             bar = None
+        n_tasks = len(config.points()) * len(config.run.simulate) * len(config.run.seeds)
+        report = _execution_report(execution, cache, n_tasks)
+        if n_tasks and not args.quiet:
+            print(f"simulations: {report['computed']} computed {execution.describe()}, "
+                  f"{report['cached']} from the cache"
+                  + (f" ({report['corrupt']} corrupt, recomputed)" if report["corrupt"]
+                     else ""), file=err)
         if args.out:
             from engine.export import write_result
 
@@ -190,7 +286,9 @@ def _run(args: argparse.Namespace) -> int:
             for path in paths:
                 print(f"wrote {path}", file=err)
         if args.json:
-            json.dump(result_to_json(result), sys.stdout, allow_nan=False)
+            doc = result_to_json(result)
+            doc["execution"] = report
+            json.dump(doc, sys.stdout, allow_nan=False)
             sys.stdout.write("\n")
             sys.stdout.flush()
         if not result.success:

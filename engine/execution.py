@@ -178,15 +178,15 @@ class Execution:
         return self.workers or machine_cores()
 
     def describe(self) -> str:
-        """``"2 local worker processes"``, ``"Dask scheduler tcp://…"``, …"""
+        """``"on 2 local worker processes"``, ``"in this process"``, …"""
         n = self.worker_count()
         if self.mode == "serial":
             return "in this process"
         if self.mode == "processes":
-            return f"{n} local worker process{'es' if n != 1 else ''}"
+            return f"on {n} local worker process{'es' if n != 1 else ''}"
         if self.mode == "dask-local":
-            return f"a Dask LocalCluster of {n} worker{'s' if n != 1 else ''}"
-        return f"the Dask scheduler at {self.address}"
+            return f"on a Dask LocalCluster of {n} worker{'s' if n != 1 else ''}"
+        return f"on the Dask scheduler at {self.address}"
 
     def open(self, n_tasks: int) -> Executor:
         """An executor for ``n_tasks`` tasks (never more workers than tasks).

@@ -22,6 +22,7 @@ A :class:`~engine.errors.ConvergenceError` of the theory at a point is recorded 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import platform
 import time
@@ -36,7 +37,7 @@ from engine import theory
 from engine.cache import ResultCache, task_document
 from engine.config import Config, ModelConfig, NumericsConfig, Point
 from engine.errors import ConvergenceError
-from engine.execution import Execution, Task, run_tasks
+from engine.execution import Execution, Executor, Task, run_tasks
 from engine.grids import grid_theory
 from engine.memory import check_memory, check_worker_memory
 from engine.network import simulate_network
@@ -395,9 +396,9 @@ def _grid_theory(config: Config, points: Sequence[Point], meter: _Meter, log: Th
 
 
 def _simulate(config: Config, points: Sequence[Point], jobs: list[_SimJob],
-              execution: Execution, cache: ResultCache | None, progress: ProgressFn,
+              executor: Executor, cache: ResultCache | None, progress: ProgressFn,
               cancel: CancelLike | None, done: Callable[[_SimJob, SimSeed], None]) -> None:
-    """Run the simulation tasks ``jobs`` where ``execution`` says; store each result."""
+    """Run the simulation tasks ``jobs`` on ``executor``; store each result."""
     n_seeds = len(config.run.seeds)
     tasks = [Task(simulate_task, (job.name, points[job.index].model, config.run.kind,
                                   config.run.n_test, job.seed),
@@ -410,10 +411,7 @@ def _simulate(config: Config, points: Sequence[Point], jobs: list[_SimJob],
             cache.put(jobs[i].document, seed)
         done(jobs[i], seed)
 
-    with execution.open(len(tasks)) as executor:
-        if execution.mode == "dask":  # remote workers: each against its own memory limit
-            check_worker_memory(config, getattr(executor, "worker_resources", []))
-        run_tasks(executor, tasks, on_result=on_result, progress=progress, cancel=cancel)
+    run_tasks(executor, tasks, on_result=on_result, progress=progress, cancel=cancel)
 
 
 def _check_local_memory(config: Config, execution: Execution, n_tasks: int) -> None:
@@ -440,6 +438,10 @@ def _execute(config: Config, *, simulate: bool, progress: ProgressFn | None,
     points = config.points()
     collected = _Points(config, points, sim_models, on_point)
     jobs = _sim_jobs(config, points, sim_models)
+    if jobs:
+        # Before anything is allocated, and whatever the cache holds: a run's verdict
+        # does not depend on what an earlier run left behind.
+        _check_local_memory(config, execution, len(jobs))
     missing = []
     for job in jobs:
         seed = cache.get(job.document) if cache is not None else None
@@ -447,21 +449,26 @@ def _execute(config: Config, *, simulate: bool, progress: ProgressFn | None,
             missing.append(job)
         else:
             collected.sim_done(job, seed)
-    if missing:  # before anything is allocated
-        _check_local_memory(config, execution, len(missing))
     sim_weight = sum(sim_cost(points[job.index].model) for job in missing)
     meter = _Meter(progress, _theory_weight(config) + sim_weight)
     log = TheoryLog()
-    if not config.run.theory:
-        for i in range(len(points)):
-            collected.theory_done(i, {})
-    elif config.run.grid is not None:
-        _grid_theory(config, points, meter, log, cancel, collected.theory_done)
-    else:
-        _sweep_theory(config, points, meter, log, cancel, collected.theory_done)
-    if missing:
-        _simulate(config, points, missing, execution, cache, meter.stage(sim_weight, ""),
-                  cancel, collected.sim_done)
+    with contextlib.ExitStack() as stack:
+        # Opened first: a scheduler that cannot be reached fails the run at once, and
+        # worker processes start (their imports take a second) while the theory runs.
+        executor = stack.enter_context(execution.open(len(missing))) if missing else None
+        if executor is not None and execution.mode == "dask":
+            # remote workers: each against its own memory limit
+            check_worker_memory(config, getattr(executor, "worker_resources", []))
+        if not config.run.theory:
+            for i in range(len(points)):
+                collected.theory_done(i, {})
+        elif config.run.grid is not None:
+            _grid_theory(config, points, meter, log, cancel, collected.theory_done)
+        else:
+            _sweep_theory(config, points, meter, log, cancel, collected.theory_done)
+        if executor is not None:
+            _simulate(config, points, missing, executor, cache, meter.stage(sim_weight, ""),
+                      cancel, collected.sim_done)
     if cache is not None:
         cache.prune()
     progress(1.0, "done")
