@@ -14,10 +14,11 @@ working directory.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib.resources import files
 from importlib.resources.abc import Traversable
+from typing import Any
 
 from engine.config import Config, loads_json
 from engine.errors import ConfigError
@@ -33,11 +34,18 @@ def resource_root() -> Traversable:
 
 @dataclass(frozen=True)
 class PresetInfo:
-    """Display name, file name and description of one preset."""
+    """Display name, file, description and the view a preset opens on.
+
+    ``tab`` is the plot the preset reproduces (a view name of :mod:`engine.views`) and
+    ``view`` the display state of plots that differ from their defaults
+    (``{plot name: {"options": {...}}}``, e.g. a log axis).
+    """
 
     name: str
     file: str
     description: str
+    tab: str = "spectrum"
+    view: dict[str, Any] = field(default_factory=dict)
 
     @property
     def stem(self) -> str:
@@ -53,7 +61,8 @@ class PresetInfo:
 @lru_cache(maxsize=1)
 def _index() -> tuple[str, tuple[PresetInfo, ...]]:
     data = json.loads((resource_root() / "presets" / "index.json").read_text(encoding="utf-8"))
-    infos = tuple(PresetInfo(p["name"], p["file"], p.get("description", ""))
+    infos = tuple(PresetInfo(p["name"], p["file"], p.get("description", ""),
+                             p.get("tab", "spectrum"), dict(p.get("view") or {}))
                   for p in data["presets"])
     return data.get("default", infos[0].name), infos
 

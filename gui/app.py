@@ -36,7 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="render the main window once the theory is drawn, save, exit")
     parser.add_argument("--preset", metavar="NAME", help="preset to show (with --screenshot "
                                                          "or at start)")
-    parser.add_argument("--tab", metavar="NAME", help="plot tab to show with --screenshot "
+    parser.add_argument("--tab", metavar="NAME", help="plot tab to show with --screenshot, by "
+                                                      "title or name; default the preset's "
                                                       "(spectrum, tail, learning_curves, "
                                                       "weights, expressivity, learned_function)")
     parser.add_argument("--size", default="1600x950", help="window size WxH for --screenshot")
@@ -49,6 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--style", default="presentation", help="export style for --run")
     parser.add_argument("--dpi", type=int, default=150, help="PNG resolution for --run")
     parser.add_argument("--force", action="store_true", help="overwrite files with --run")
+    parser.add_argument("--recompute", action="store_true",
+                        help="with --run: simulate again even when the session holds the "
+                             "simulations of its parameters")
     entry = parser.add_mutually_exclusive_group()
     entry.add_argument("--install-desktop-entry", action="store_true",
                        help="add the app and its icon to this user's desktop menu (XDG data "
@@ -103,7 +107,7 @@ def _run_headless(args: argparse.Namespace) -> int:
             if bundled is not None:  # a real file even when installed as a zip
                 source = stack.enter_context(as_file(bundled))
         return int(run_headless(source, Path(args.export), style=args.style, dpi=args.dpi,
-                                force=args.force))
+                                force=args.force, recompute=args.recompute))
 
 
 def _desktop_entry(install: bool) -> int:
@@ -155,17 +159,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setWindowIcon(app_icon())
     from gui.main_window import MainWindow
 
-    initial = None
     if args.preset:
-        from engine.errors import ConfigError
-        from engine.presets import load_preset
+        from engine.presets import find_preset, list_presets
 
-        try:
-            initial = load_preset(args.preset)
-        except ConfigError as exc:
-            print(exc, file=sys.stderr)
+        if find_preset(args.preset) is None:
+            print(f"error: --preset must be one of {', '.join(list_presets())}, "
+                  f"got {args.preset!r}", file=sys.stderr)
             return 2
-    window = MainWindow(initial_config=initial)
+    window = MainWindow(preset=args.preset)
     if args.screenshot:
         return _screenshot(app, window, Path(args.screenshot), args.tab, args.size,
                            args.simulate)
@@ -187,10 +188,8 @@ def _screenshot(app: object, window: object, path: Path, tab: str | None, size: 
     except ValueError:
         w, h = 1600, 950
     window.resize(w, h)  # type: ignore[attr-defined]
-    if tab:
-        names = [p.name for p in window.plot_list]  # type: ignore[attr-defined]
-        if tab in names:
-            window.tabs.setCurrentIndex(names.index(tab))  # type: ignore[attr-defined]
+    if tab and not window.show_tab(tab):  # type: ignore[attr-defined]
+        print(f"warning: no tab called {tab!r}; showing the preset's", file=sys.stderr)
     window.show()  # type: ignore[attr-defined]
     loop = QEventLoop()
     timer = QTimer()

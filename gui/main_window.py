@@ -37,7 +37,13 @@ from PySide6.QtWidgets import (
 
 from engine.config import SCHEMA, Config
 from engine.errors import ConfigError, MemoryGuardError
-from engine.presets import default_preset, list_presets, load_preset, preset_info
+from engine.presets import (
+    PresetInfo,
+    default_preset,
+    list_presets,
+    load_preset,
+    preset_info,
+)
 from engine.results import RunResult
 from engine.views import (
     SimulationUpdate,
@@ -77,7 +83,8 @@ class MainWindow(QMainWindow):
     sig_simulation_finished = Signal()
 
     def __init__(self, settings: QSettings | None = None, *, initial_config: Config | None = None,
-                 live: bool = True, theory_extras: bool = True) -> None:
+                 preset: str | None = None, live: bool = True,
+                 theory_extras: bool = True) -> None:
         super().__init__()
         self.setWindowTitle(APP_TITLE)
         self.settings = settings if settings is not None else QSettings()
@@ -114,8 +121,10 @@ class MainWindow(QMainWindow):
         self._sim_redraw.setInterval(SIM_REDRAW_MS)
         self._sim_redraw.timeout.connect(self._on_sim_redraw_timeout)
 
-        self.set_config(initial_config if initial_config is not None
-                        else load_preset(default_preset()))
+        if initial_config is not None:
+            self.set_config(initial_config)
+        else:
+            self.load_preset(preset or default_preset())
 
     # ================================================================== building
     def _build_panels(self) -> None:
@@ -496,12 +505,18 @@ class MainWindow(QMainWindow):
                                                       "the sRF model to simulate")
             self.toolbox.setCurrentIndex(1)
             return False
+        # Where to run (child processes: Cancel terminates them) and the cache.
+        options = self.run_panel.execution_options()
+        if options is None:
+            self.toolbox.setCurrentIndex(1)
+            return False
         self._config = config
         self._sim = None
         self.refresh_views()
         self.banner.hide_error("simulation")
         self._sim_started = time.monotonic()
-        self.sim_tasks.start(simulate, config.with_run(theory=False), updates=True)
+        self.sim_tasks.start(partial(simulate, **options), config.with_run(theory=False),
+                             updates=True)
         self.progress_bar.setValue(0)
         self.progress_bar.setVisible(True)
         self.cancel_button.setVisible(True)
@@ -583,10 +598,21 @@ class MainWindow(QMainWindow):
         except (ConfigError, OSError) as exc:
             self.banner.show_error(f"Cannot load preset {name!r}: {exc}", source="preset")
             return False
+        info = preset_info(name)
         self.set_config(config)
+        self._apply_preset_view(info)
         self.file_actions.session_path = None
-        self.set_document_name(name)
+        self.set_document_name(info.name)
         return True
+
+    def _apply_preset_view(self, info: PresetInfo) -> None:
+        """Open on the figure the preset reproduces, every plot in its preset view."""
+        plots = {}
+        for plot in self.plot_list:
+            options = {key: allowed[0] for key, allowed in plot.OPTIONS.items()}
+            options.update((info.view.get(plot.name) or {}).get("options") or {})
+            plots[plot.name] = {"options": options}
+        self.apply_ui_state({"tab": info.tab, "plots": plots})
 
     # ================================================================== view state
     def ui_state(self) -> dict[str, Any]:
@@ -611,6 +637,15 @@ class MainWindow(QMainWindow):
 
     def current_plot(self) -> PlotBase:
         return self.plot_list[max(self.tabs.currentIndex(), 0)]
+
+    def show_tab(self, name: str) -> bool:
+        """Show the plot called ``name`` (a view name or a tab title, any case)."""
+        key = name.strip().lower()
+        for i, plot in enumerate(self.plot_list):
+            if key in (plot.name.lower(), plot.title.lower()):
+                self.tabs.setCurrentIndex(i)
+                return True
+        return False
 
     @Slot(int)
     def _on_tabs_changed(self, _index: int) -> None:
@@ -687,6 +722,7 @@ class MainWindow(QMainWindow):
         self._sim_redraw.stop()
         self.theory_tasks.shutdown()
         self.sim_tasks.shutdown()
+        self.run_panel.shutdown()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         self.settings.setValue("window/geometry", self.saveGeometry())

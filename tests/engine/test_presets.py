@@ -105,3 +105,31 @@ def test_the_user_guide_lists_every_preset():
     section = guide.split("\n## Presets\n", 1)[1].split("\n## ", 1)[0]
     for name in list_presets():
         assert f"| {name} |" in section, name
+
+
+def test_every_preset_opens_on_a_real_view_and_names_its_figure():
+    from engine.presets import preset_infos
+    from engine.views import Views
+
+    for info in preset_infos():
+        assert info.tab in Views.NAMES, info.name
+        assert set(info.view) <= set(Views.NAMES), info.name
+        assert "arXiv:" in info.description or "baseline" in info.description, info.name
+    tabs = {i.name: i.tab for i in preset_infos()}
+    assert tabs["Cui et al. learning curves"] == "learning_curves"
+    assert tabs["Expressivity (He2 target)"] == "expressivity"
+    cui = next(i for i in preset_infos() if i.name == "Cui et al. learning curves")
+    assert cui.view["learning_curves"]["options"]["log_x"] is True
+
+
+def test_vocabularies_are_visibly_distinct():
+    # The preset is named for "a richer second-layer law learns more": the theory's test
+    # errors of k = 1, 2, 4 atoms must be ordered and apart, not equal to three decimals.
+    from engine.theory import solve_ridge
+
+    voc = load_preset("Dandi et al. vocabularies")
+    for alpha in (0.45, 1.5, 3.75):
+        errors = [solve_ridge(m.with_(alpha=alpha)).test_error
+                  for _, m in voc.curve_models()]
+        assert errors[0] > errors[1] > errors[2], errors
+        assert errors[1] - errors[2] > 0.05 and errors[0] - errors[1] > 0.05, errors

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from gui.app import build_parser, main
@@ -30,6 +31,7 @@ OPTIONS = {
     "style": (["--style", "screen"], "screen"),
     "dpi": (["--dpi", "300"], 300),
     "force": (["--force"], True),
+    "recompute": (["--recompute"], True),
     "install_desktop_entry": (["--install-desktop-entry"], True),
 }
 
@@ -247,3 +249,28 @@ def test_the_app_without_a_display_exits_1_with_a_message(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1, (proc.returncode, proc.stderr[-2000:])  # not 134 (abort)
     assert "no display" in proc.stderr
+
+
+def _shot(tmp_path, name, *extra):
+    out = tmp_path / f"{name}.png"
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen",
+               XDG_CONFIG_HOME=str(tmp_path / "config"))
+    proc = subprocess.run([sys.executable, str(ROOT / "main.py"), "--screenshot", str(out),
+                           "--size", "1000x650", *extra], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return out
+
+
+def test_a_preset_opens_on_the_figure_it_reproduces(tmp_path):
+    from PySide6.QtGui import QImage
+
+    from gui.figure_export import image_array
+
+    name = "Cui et al. learning curves"
+    own = _shot(tmp_path, "own", "--preset", name)
+    asked = _shot(tmp_path, "asked", "--preset", name, "--tab", "Learning curves")
+    other = _shot(tmp_path, "other", "--preset", name, "--tab", "spectrum")
+    a, b, c = (image_array(QImage(str(p))) for p in (own, asked, other))
+    assert a.shape == b.shape and np.array_equal(a, b)  # pixel-identical
+    assert not np.array_equal(a, c)  # and the check could fail

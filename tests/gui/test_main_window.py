@@ -329,3 +329,82 @@ def test_export_from_the_window_leaves_it_pixel_identical(make_window, qtbot, tm
     assert np.array_equal(before, after), int((before != after).any(axis=-1).sum())
     copy_to_clipboard(window.current_plot(), dpi=72)
     assert QApplication.clipboard().image().width() == round(6.0 * 72)
+
+
+def _simulated(qtbot, w) -> None:  # noqa: ANN001
+    w.run_panel.seeds.setText("0")
+    w.run_panel.sim_network.setChecked(True)
+    w.run_panel.sim_srf.setChecked(False)
+    wait_theory(qtbot, w)
+    with qtbot.waitSignal(w.sig_simulation_finished, timeout=SIM_TIMEOUT):
+        assert w.start_simulation()
+    assert w.current_simulation() is not None
+
+
+def test_simulations_of_other_parameters_are_not_drawn(qtbot, make_window):
+    w = make_window(small(load_preset("Large step, a = ±1"), d=100))
+    _simulated(qtbot, w)
+    assert "histogram_network_after" in w.plots["spectrum"].export_data()
+    assert not w.sim_note.isVisible()
+    # a parameter edit: the histogram and the simulated outliers leave with the theory
+    with qtbot.waitSignal(w.sig_theory_drawn, timeout=THEORY_TIMEOUT):
+        w.model_panel.eta_tilde.setValue(8.0)
+    for plot in w.plot_list:
+        data = plot.export_data()
+        assert not any(k.startswith(("histogram_", "sim_")) for k in data), (plot.name, data)
+        rows = data.get("outliers", ([], np.zeros((0, 3))))[1]
+        assert np.all(rows[:, 1] == 1.0)  # theory marks only
+    assert w.sim_note.isVisible() and w.current_simulation() is None
+    # nothing of the old parameters is saved as current
+    assert w.session_content()[1] is None or not any(
+        p.sims for c in w.session_content()[1].curves for p in c.points)
+    # back to the simulated parameters: the simulation is theirs again
+    with qtbot.waitSignal(w.sig_theory_drawn, timeout=THEORY_TIMEOUT):
+        w.model_panel.eta_tilde.setValue(3.0)
+    assert "histogram_network_after" in w.plots["spectrum"].export_data()
+    assert not w.sim_note.isVisible()
+    # a preset of other parameters: gone as well
+    with qtbot.waitSignal(w.sig_theory_drawn, timeout=THEORY_TIMEOUT):
+        w.load_preset("Random features (no step)")
+    assert not any(k.startswith("histogram_") for k in w.plots["spectrum"].export_data())
+    assert not any(k.startswith("sim_") for k in w.plots["learning_curves"].export_data())
+    wait_theory(qtbot, w)
+
+
+def test_a_preset_opens_on_its_tab_with_its_view(qtbot, make_window):
+    w = make_window()
+    wait_theory(qtbot, w)
+    w.plots["learning_curves"].set_option("x_axis", "n/d")
+    with qtbot.waitSignal(w.sig_theory_drawn, timeout=THEORY_TIMEOUT):
+        w.load_preset("Cui et al. learning curves")
+    assert w.current_plot().name == "learning_curves"
+    assert w.plots["learning_curves"].options["log_x"] is True
+    assert w.plots["learning_curves"].options["x_axis"] == "n/p"
+    assert w.windowTitle().endswith("Cui et al. learning curves")
+    w.theory_tasks.cancel()
+    with qtbot.waitSignal(w.sig_theory_drawn, timeout=THEORY_TIMEOUT):
+        w.load_preset("Expressivity (He2 target)")
+    assert w.current_plot().name == "expressivity"
+    assert w.plots["learning_curves"].options["log_x"] is False  # back to its default
+    wait_theory(qtbot, w)
+
+
+def test_session_restores_results_tab_and_view(qtbot, make_window, tmp_path):
+    w = make_window(small(load_preset("Large step, a = 1"), d=100))
+    _simulated(qtbot, w)
+    w.plots["spectrum"].set_option("log_y", True)
+    w.show_tab("Tail")
+    path = tmp_path / "with_results.json"
+    assert w.file_actions.save_session(path)
+    before = w.plots["spectrum"].export_data()
+    w2 = make_window()
+    wait_theory(qtbot, w2)
+    with qtbot.waitSignal(w2.sig_theory_drawn, timeout=THEORY_TIMEOUT):
+        assert w2.file_actions.open_session(path)
+    wait_theory(qtbot, w2)
+    assert w2.current_plot().name == "tail"
+    assert w2.plots["spectrum"].options["log_y"] is True
+    after = w2.plots["spectrum"].export_data()
+    assert before.keys() == after.keys()
+    for key in before:  # the simulation reopens exactly, the theory is recomputed alike
+        np.testing.assert_allclose(after[key][1], before[key][1], rtol=1e-9, err_msg=key)
