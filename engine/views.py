@@ -33,8 +33,10 @@ from typing import Any, ClassVar
 import numpy as np
 
 from engine import theory
+from engine.cache import ResultCache
 from engine.config import Config, ModelConfig, NumericsConfig
 from engine.errors import ConvergenceError
+from engine.execution import Execution
 from engine.progress import CancelLike, ProgressFn, check_cancel, null_progress, sub_progress
 from engine.results import CurveResult, PointResult, RunResult, SimSeed
 from engine.runner import ALL_QUANTITIES, TheoryLog, ridge_along, run_theory, theory_point
@@ -1428,11 +1430,18 @@ def live_theory(config: Config, *, progress: ProgressFn | None = None,
 
 def simulate(config: Config, *, progress: ProgressFn | None = None,
              cancel: CancelLike | None = None,
-             on_update: Callable[[SimulationUpdate], None] | None = None) -> SimulationUpdate:
+             on_update: Callable[[SimulationUpdate], None] | None = None,
+             execution: Execution | None = None,
+             cache: ResultCache | None = None) -> SimulationUpdate:
     """Run ``config``'s simulations, reporting the views of the points done so far.
 
+    ``execution`` says where the simulations run (None: in the calling thread). A front
+    end that must be able to stop them at once passes worker processes
+    (``Execution.local(n, isolate=True)``): a cancel then terminates a worker stuck in a
+    LAPACK call, and its memory returns. ``cache`` reuses and stores the tasks' results.
+
     Returns the final :class:`SimulationUpdate`. Raises what :func:`engine.runner.run`
-    raises (``MemoryGuardError`` before anything runs, ``Cancelled``).
+    raises (``MemoryGuardError`` before anything runs, ``Cancelled``, ``ExecutionError``).
     """
     from engine.runner import run
 
@@ -1444,5 +1453,6 @@ def simulate(config: Config, *, progress: ProgressFn | None = None,
             part = partial_result(config, done)
             on_update(SimulationUpdate(part, simulation_views(part, config), False))
 
-    result = run(config, progress=progress, cancel=cancel, on_point=on_point)
+    result = run(config, progress=progress, cancel=cancel, on_point=on_point,
+                 execution=execution, cache=cache)
     return SimulationUpdate(result, simulation_views(result, config), True)

@@ -1,9 +1,16 @@
-"""What to compute (``RunConfig``): kind, simulated models, seeds, sweep, curves.
+"""What to compute (``RunConfig``): kind, simulated models, seeds, sweep, curves; and
+where the simulations run.
 
 A sweep is edited as (start, stop, count, log spacing). A preset's explicit list of
 values is kept as it is until the user edits the sweep, so loading a preset and
 running it reproduces the preset exactly. Curves (one parameter varied across
 curves, docs/user-guide.md#presets) come from presets and sessions; they can be removed here.
+
+Where simulations run (:class:`WherePanel`: this computer's worker processes or a Dask
+scheduler, and whether to use the result cache) is an app preference kept in
+``QSettings``, not a configuration key: it depends on the machine, not on the
+experiment, and never changes a number (docs/cli.md#where-a-run-executes). A session
+opened on another machine must not try to reach this one's scheduler.
 """
 
 from __future__ import annotations
@@ -12,7 +19,7 @@ from dataclasses import replace
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import Slot
+from PySide6.QtCore import QSettings, Slot
 from PySide6.QtWidgets import (
     QCheckBox,
     QFormLayout,
@@ -21,13 +28,17 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QRadioButton,
     QVBoxLayout,
     QWidget,
 )
 
+from engine.cache import ResultCache, clear_cache, default_cache_dir
 from engine.config import RUN_KINDS, SWEEPABLE, RunConfig, Sweep
 from engine.errors import ConfigError
+from engine.execution import Execution, WorkerInfo, describe_workers, machine_cores
 from gui.panels.common import ParamPanel, combo, ispin, spin
+from gui.workers import TaskFailure, TaskManager
 
 TIPS = {
     "run.kind": "spectrum: eigenvalues of (1/n) ΦᵀΦ; weights: eigenvalues of W1 W1ᵀ; "
@@ -39,7 +50,22 @@ TIPS = {
     "run.sweep": "Vary one model parameter over a range: start, stop, number of points, "
                  "linear or log spacing.",
     "run.curves": "Curves of a preset or session: each curve overrides some model parameters.",
+    "simulation.workers": "Simulations run in worker processes of their own, so that Cancel "
+                          "stops them at once and their memory returns. Several workers "
+                          "run several seeds or points at once (each needs its own memory: "
+                          "the memory guard counts them).",
+    "simulation.scheduler": "Address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786. "
+                            "Its workers need this app's engine installed.",
+    "simulation.cache": "Keep every simulated seed in the cache folder and reuse it when the "
+                        "same parameters are simulated again: an interrupted run resumes, "
+                        "a refined sweep or grid computes only its new points.",
 }
+
+#: QSettings keys of the preferences of :class:`WherePanel`.
+SETTINGS_WHERE = "simulation/where"
+SETTINGS_WORKERS = "simulation/workers"
+SETTINGS_SCHEDULER = "simulation/scheduler"
+SETTINGS_CACHE = "simulation/use_cache"
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -61,8 +87,171 @@ def parse_seeds(text: str) -> list[int]:
     return seeds
 
 
+def check_workers(execution: Execution, *, progress: Any = None,
+                  cancel: Any = None) -> list[WorkerInfo]:
+    """The workers ``execution`` would use (run in a worker thread: it may connect)."""
+    return describe_workers(execution)
+
+
+def clear_cached_results(folder: Any, *, progress: Any = None, cancel: Any = None) -> int:
+    """Delete the cache's entries (run in a worker thread: it walks the folder)."""
+    return clear_cache(folder)
+
+
+def _gib(n: int) -> str:
+    return f"{n / 2**30:.1f} GiB" if n else "no memory limit"
+
+
+class WherePanel(QGroupBox):
+    """Where simulations run: this computer (N worker processes) or a Dask scheduler.
+
+    The choice is kept in ``QSettings`` (module docstring). "Check" lists the workers a
+    run would use (connecting to the scheduler) and "Clear cache" empties the result
+    cache; both run in a worker thread, started on first use (:meth:`shutdown` joins it).
+    """
+
+    def __init__(self, owner: ParamPanel, parent: QWidget | None = None) -> None:
+        super().__init__("where simulations run", parent)
+        self.owner = owner
+        self._tasks_: TaskManager | None = None
+        self.local = QRadioButton("this computer")
+        self.dask = QRadioButton("a Dask scheduler")
+        self.workers = owner.register("simulation.workers", ispin(1, 256, 1),
+                                      TIPS["simulation.workers"])
+        self.scheduler = owner.register("simulation.scheduler", QLineEdit(),
+                                        TIPS["simulation.scheduler"])
+        self.scheduler.setPlaceholderText("tcp://host:8786")
+        self.use_cache = owner.register("simulation.cache",
+                                        QCheckBox("reuse and keep results in the cache"),
+                                        TIPS["simulation.cache"])
+        self.check_button = QPushButton("Check")
+        self.clear_cache_button = QPushButton("Clear cache")
+        for button in (self.check_button, self.clear_cache_button):
+            button.setAutoDefault(False)
+        self.report = QLabel()
+        self.report.setWordWrap(True)
+        form = QFormLayout(self)
+        form.addRow(self.local)
+        form.addRow("worker processes", self.workers)
+        form.addRow(self.dask)
+        form.addRow("address", self.scheduler)
+        form.addRow(self.use_cache)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.check_button)
+        buttons.addWidget(self.clear_cache_button)
+        buttons.addStretch(1)
+        form.addRow(buttons)
+        form.addRow(self.report)
+        self._load()
+        self.local.toggled.connect(self._on_choice_edited)
+        self.workers.valueChanged.connect(self._on_choice_edited)
+        self.scheduler.editingFinished.connect(self._on_choice_edited)
+        self.use_cache.toggled.connect(self._on_choice_edited)
+        self.check_button.clicked.connect(self._on_check_clicked)
+        self.clear_cache_button.clicked.connect(self._on_clear_cache_clicked)
+
+    # ------------------------------------------------------------------ preferences
+    def _load(self) -> None:
+        settings = QSettings()
+        dask = str(settings.value(SETTINGS_WHERE, "local")) == "scheduler"
+        (self.dask if dask else self.local).setChecked(True)
+        try:
+            workers = int(settings.value(SETTINGS_WORKERS, 1))
+        except (TypeError, ValueError):
+            workers = 1
+        self.workers.setValue(min(max(workers, 1), 256))
+        self.scheduler.setText(str(settings.value(SETTINGS_SCHEDULER, "")))
+        self.use_cache.setChecked(str(settings.value(SETTINGS_CACHE, "false")).lower()
+                                  == "true")
+        self._update_enabled()
+
+    def _save(self) -> None:
+        settings = QSettings()
+        settings.setValue(SETTINGS_WHERE, "scheduler" if self.dask.isChecked() else "local")
+        settings.setValue(SETTINGS_WORKERS, self.workers.value())
+        settings.setValue(SETTINGS_SCHEDULER, self.scheduler.text().strip())
+        settings.setValue(SETTINGS_CACHE, "true" if self.use_cache.isChecked() else "false")
+
+    def _update_enabled(self) -> None:
+        self.workers.setEnabled(self.local.isChecked())
+        self.scheduler.setEnabled(self.dask.isChecked())
+
+    # ------------------------------------------------------------------ the choice
+    def execution(self) -> Execution:
+        """Where to run: worker processes (even one: Cancel terminates it) or Dask.
+
+        Raises
+        ------
+        ConfigError
+            Keyed ``simulation.scheduler`` for an address that is not ``tcp://HOST:PORT``.
+        """
+        if self.local.isChecked():
+            return Execution.local(self.workers.value(), isolate=True)
+        try:
+            return Execution.scheduler(self.scheduler.text())
+        except ValueError as exc:
+            raise ConfigError("simulation.scheduler", f"simulation.scheduler: {exc}") from None
+
+    def cache(self) -> ResultCache | None:
+        """The result cache when it is used (the user's cache folder), else None."""
+        return ResultCache() if self.use_cache.isChecked() else None
+
+    # ------------------------------------------------------------------ check, clear
+    def _tasks(self) -> TaskManager:
+        if self._tasks_ is None:
+            self._tasks_ = TaskManager("where", self)
+            self._tasks_.sig_result.connect(self._on_tasks_result)
+            self._tasks_.sig_error.connect(self._on_tasks_error)
+        return self._tasks_
+
+    def shutdown(self) -> None:
+        """Join the worker thread of Check and Clear cache (before the window closes)."""
+        if self._tasks_ is not None:
+            self._tasks_.shutdown()
+
+    @Slot()
+    def _on_choice_edited(self, *_args: object) -> None:
+        self._update_enabled()
+        self._save()
+
+    @Slot()
+    def _on_check_clicked(self) -> None:
+        try:
+            execution = self.execution()
+        except ConfigError as exc:
+            self.owner.mark_error(exc.key, exc.message)
+            return
+        self.owner.clear_errors()
+        self.report.setText("checking…" if execution.mode != "dask"
+                            else f"connecting to {execution.address}…")
+        self._tasks().start(check_workers, execution)
+
+    @Slot()
+    def _on_clear_cache_clicked(self) -> None:
+        self.report.setText("clearing the cache…")
+        self._tasks().start(clear_cached_results, default_cache_dir())
+
+    @Slot(int, object)
+    def _on_tasks_result(self, _run_id: int, result: Any) -> None:
+        if isinstance(result, int):
+            self.report.setText(f"cache cleared: {result} result{'s' if result != 1 else ''} "
+                                f"removed from {default_cache_dir()}")
+            return
+        total = sum(w.threads for w in result)
+        lines = [f"{len(result)} worker{'s' if len(result) != 1 else ''}, {total} "
+                 f"thread{'s' if total != 1 else ''} (this computer has {machine_cores()} "
+                 f"cores):"]
+        lines += [f"• {w.name}: {w.threads} thread{'s' if w.threads != 1 else ''}, "
+                  f"{_gib(w.memory)}" for w in result]
+        self.report.setText("\n".join(lines))
+
+    @Slot(int, object)
+    def _on_tasks_error(self, _run_id: int, failure: TaskFailure) -> None:
+        self.report.setText(f"failed: {failure.error}")
+
+
 class RunPanel(ParamPanel):
-    """Editors for :class:`~engine.config.RunConfig`."""
+    """Editors for :class:`~engine.config.RunConfig`, and where simulations run."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -118,6 +307,8 @@ class RunPanel(ParamPanel):
         layout.addLayout(form)
         layout.addWidget(self.sweep_box)
         layout.addLayout(curves_row)
+        self.where = WherePanel(self)
+        layout.addWidget(self.where)
         layout.addWidget(self.message_label)
         layout.addStretch(1)
 
@@ -132,6 +323,20 @@ class RunPanel(ParamPanel):
         self.sweep_log.toggled.connect(self._on_sweep_edited)
         self.curves_clear.clicked.connect(self._on_curves_clear_clicked)
         self.set_run(self._run)
+
+    # ------------------------------------------------------------------ where
+    def execution_options(self) -> dict[str, Any] | None:
+        """``{"execution", "cache"}`` for :func:`engine.views.simulate`; None after
+        marking the field when the choice is invalid."""
+        try:
+            return {"execution": self.where.execution(), "cache": self.where.cache()}
+        except ConfigError as exc:
+            self.mark_error(exc.key, exc.message)
+            return None
+
+    def shutdown(self) -> None:
+        """Join this panel's worker thread, if any (the main window calls it on close)."""
+        self.where.shutdown()
 
     # ------------------------------------------------------------------ values
     def sweep_values(self) -> list[float]:
