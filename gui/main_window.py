@@ -37,6 +37,13 @@ from PySide6.QtWidgets import (
 
 from engine.config import SCHEMA, Config
 from engine.errors import ConfigError, MemoryGuardError
+from engine.estimate import (
+    DEFAULT_GFLOPS,
+    describe_seconds,
+    learned_rate,
+    remaining_seconds,
+    simulation_seconds,
+)
 from engine.presets import (
     PresetInfo,
     default_preset,
@@ -65,10 +72,16 @@ from gui.style import ON_SCREEN
 from gui.widgets import ErrorBanner
 from gui.workers import TaskFailure, TaskManager
 
+#: Below this window width the side panel hides (View menu brings it back) and the
+#: parameter panel narrows, so the plot keeps most of the width.
+COMPACT_WIDTH = 1400
+LEFT_WIDTH, LEFT_WIDTH_COMPACT, LEFT_MIN_WIDTH = 400, 370, 300
 #: Debounce of parameter edits before the live theory recomputes (ms).
 DEBOUNCE_MS = 120
 #: Minimum interval between redraws of streamed simulation points (ms).
 SIM_REDRAW_MS = 250
+#: Simulations estimated shorter than this get no estimate line (seconds).
+QUICK_SECONDS = 10.0
 APP_TITLE = "Feature Spectrum Lab"
 
 
@@ -100,6 +113,8 @@ class MainWindow(QMainWindow):
         # revalidation that follows every edit must not wipe it.
         self._memory_mark: tuple[tuple[Any, ...], str] | None = None
         self._sim_started = 0.0
+        self._sim_config: Config | None = None
+        self._compact: bool | None = None
 
         self.theory_tasks = TaskManager("theory", self)
         self.sim_tasks = TaskManager("simulation", self)
@@ -154,6 +169,9 @@ class MainWindow(QMainWindow):
         buttons = QHBoxLayout()
         buttons.addWidget(self.run_button, 1)
         buttons.addWidget(self.run_cancel_button)
+        self.estimate_label = QLabel("")
+        self.estimate_label.setObjectName("simulationEstimate")
+        self.estimate_label.setWordWrap(True)
 
         left = QWidget()
         lay = QVBoxLayout(left)
@@ -161,7 +179,8 @@ class MainWindow(QMainWindow):
         lay.addWidget(scroll, 1)
         lay.addWidget(self.input_error_label)
         lay.addLayout(buttons)
-        left.setMinimumWidth(390)
+        lay.addWidget(self.estimate_label)
+        left.setMinimumWidth(LEFT_MIN_WIDTH)
         self._left = left
 
     def _build_plots(self) -> None:
@@ -188,7 +207,8 @@ class MainWindow(QMainWindow):
         splitter.addWidget(right)
         splitter.setStretchFactor(0, 0)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([400, 900])
+        splitter.setCollapsible(1, False)  # the plots never vanish; the panels may
+        splitter.setSizes([LEFT_WIDTH, 900])
         self.splitter = splitter
         self.setCentralWidget(splitter)
 
@@ -423,6 +443,40 @@ class MainWindow(QMainWindow):
         if self.live:
             self.start_theory()
 
+    def _gflops(self) -> float:
+        try:
+            return float(self.settings.value("simulation/gflops", DEFAULT_GFLOPS))
+        except (TypeError, ValueError):
+            return DEFAULT_GFLOPS
+
+    def _estimated_seconds(self, config: Config) -> float:
+        return simulation_seconds(config, self._gflops())
+
+    def _update_estimate(self, config: Config | None) -> None:
+        """Say before Run how long the simulation will take (only when it is not quick)."""
+        if config is None or not config.run.simulate:
+            self.estimate_label.setText("")
+            return
+        seconds = self._estimated_seconds(config)
+        self.estimate_label.setText(
+            f"Run: {describe_seconds(seconds)} of simulation "
+            f"({len(config.points())} point(s) × {len(config.run.simulate)} model(s) × "
+            f"{len(config.run.seeds)} seed(s))" if seconds >= QUICK_SECONDS else "")
+
+    def resizeEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self._fit_layout(self.width())
+
+    def _fit_layout(self, width: int) -> None:
+        """Narrow windows (1280 px laptops): hide the side panel, narrow the parameters."""
+        compact = width < COMPACT_WIDTH
+        if compact == self._compact:
+            return
+        self._compact = compact
+        self.info_dock.setVisible(not compact)
+        left = LEFT_WIDTH_COMPACT if compact else LEFT_WIDTH
+        self.splitter.setSizes([left, max(width - left, 400)])
+
     def set_document_name(self, name: str) -> None:
         """Show the preset's or session's name in the window title."""
         self.setWindowTitle(f"{APP_TITLE} — {name}" if name else APP_TITLE)
@@ -436,6 +490,7 @@ class MainWindow(QMainWindow):
             return False
         self._config = config
         self.refresh_views()  # simulations of other parameters leave at once
+        self._update_estimate(config)
         task = live_theory if self.theory_extras else partial(live_theory, extras=False)
         self.theory_tasks.start(task, config, stages=True)
         self.theory_label.setText("theory: computing…")
@@ -515,6 +570,10 @@ class MainWindow(QMainWindow):
         self.refresh_views()
         self.banner.hide_error("simulation")
         self._sim_started = time.monotonic()
+        self._sim_config = config
+        self.statusBar().showMessage(
+            f"Simulation started: {describe_seconds(self._estimated_seconds(config))} "
+            f"at this machine's measured speed", 8000)
         self.sim_tasks.start(partial(simulate, **options), config.with_run(theory=False),
                              updates=True)
         self.progress_bar.setValue(0)
@@ -537,7 +596,10 @@ class MainWindow(QMainWindow):
     @Slot(int, float, str)
     def _on_sim_progress(self, _run_id: int, fraction: float, message: str) -> None:
         self.progress_bar.setValue(int(round(1000 * min(max(fraction, 0.0), 1.0))))
-        self.stage_label.setText(message if len(message) < 90 else message[:87] + "…")
+        left = remaining_seconds(fraction, time.monotonic() - self._sim_started)
+        eta = f" — {describe_seconds(left)} left" if left is not None else ""
+        text = message if len(message) < 70 else message[:67] + "…"
+        self.stage_label.setText(text + eta)
 
     @Slot(int, object)
     def _on_sim_update(self, _run_id: int, update: SimulationUpdate) -> None:
@@ -556,6 +618,10 @@ class MainWindow(QMainWindow):
         self.refresh_views()
         elapsed = time.monotonic() - self._sim_started
         self.statusBar().showMessage(f"Simulation done in {elapsed:.1f} s", 8000)
+        if self._sim_config is not None:
+            rate = learned_rate(self._gflops(), self._sim_config, elapsed)
+            self.settings.setValue("simulation/gflops", rate)
+            self._update_estimate(self._config)
 
     @Slot(int, object)
     def _on_sim_error(self, _run_id: int, failure: TaskFailure) -> None:

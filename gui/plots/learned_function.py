@@ -31,7 +31,7 @@ class LearnedFunctionPlot(PlotBase):
     """Learned function against κ: theory, simulation and target."""
 
     name = "learned_function"
-    title = "Learned function along θ"
+    title = "Learned function"
 
     def _build(self) -> pg.GraphicsView:
         view = pg.PlotWidget()
