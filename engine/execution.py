@@ -649,8 +649,10 @@ class _Meter:
         self.running[task_id] = min(max(float(fraction), 0.0), 1.0)
         label = self.tasks[task_id].label
         text = f"{label}: {message}" if label else message
-        if len(self.running) > 1:
-            text += f" ({len(self.running)} running)"
+        # a task's last message can arrive before its result: count unfinished ones
+        running = sum(1 for f in self.running.values() if f < 1.0)
+        if running > 1:
+            text += f" ({running} running)"
         self.progress(self.fraction(), text)
 
     def finish(self, task_id: int) -> None:

@@ -97,3 +97,30 @@ def test_estimate_bounds_the_measured_peak(kind, alpha0):
         tracemalloc.stop()
     est = model_peak_bytes(cfg.model, kind)
     assert peak <= est < 4 * peak, (peak, est)
+
+
+def test_workers_hold_the_largest_simulations_at_once():
+    from engine.memory import WORKER_BASE_BYTES
+
+    swept = _cfg(d=500, sweep={"param": "d", "values": [200, 1000, 300]})
+    small, big = (model_peak_bytes(swept.model.with_(d=d)) for d in (300, 1000))
+    # one model and one seed per point: two at once are the d = 1000 and d = 300 points
+    assert estimate_peak_bytes(swept, concurrent=2) == BASE_BYTES + big + small
+    assert estimate_peak_bytes(swept, concurrent=2, processes=True) == (
+        BASE_BYTES + big + small + 2 * WORKER_BASE_BYTES)
+    # never more at once than the run has simulations
+    assert estimate_peak_bytes(swept, concurrent=64) == estimate_peak_bytes(swept,
+                                                                            concurrent=3)
+
+
+def test_dask_workers_are_checked_against_their_own_limit():
+    from engine.memory import WORKER_BASE_BYTES, check_worker_memory
+
+    cfg = _cfg(d=2000, simulate=("network", "srf"))  # two simulations of one size
+    peak = model_peak_bytes(cfg.model)
+    need = WORKER_BASE_BYTES + 2 * peak
+    assert check_worker_memory(cfg, [(2, 4 * need), (1, 0)]) == need
+    with pytest.raises(MemoryGuardError) as info:
+        check_worker_memory(cfg, [(1, 64 * 2**30), (2, int(1.5 * need))])
+    assert "Dask worker with 2 thread(s)" in str(info.value)
+    assert info.value.needed_bytes == need
