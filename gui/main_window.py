@@ -85,6 +85,27 @@ QUICK_SECONDS = 10.0
 APP_TITLE = "Feature Spectrum Lab"
 
 
+def curve_override_notes(config: Config) -> dict[str, str]:
+    """``{"model.<key>": note}`` for the model fields the run's curves set."""
+    curves = config.run.curves
+    by_key: dict[str, list[str]] = {}
+    for curve in curves:
+        for key, value in curve.to_dict()["set"].items():
+            shown = "large batch" if value is None else (
+                f"{value:g}" if isinstance(value, float) else str(value))
+            by_key.setdefault(key, []).append(f"{curve.label}: {shown}")
+    notes = {}
+    for key, values in by_key.items():
+        listed = "; ".join(values)
+        if len(values) == len(curves):
+            notes[f"model.{key}"] = (f"Set by every curve ({listed}): this field has no "
+                                     f"effect while the run has these curves.")
+        else:
+            notes[f"model.{key}"] = (f"Set by {len(values)} of {len(curves)} curves "
+                                     f"({listed}); the other curves use this value.")
+    return notes
+
+
 class MainWindow(QMainWindow):
     """Feature Spectrum Lab's one window."""
 
@@ -334,6 +355,8 @@ class MainWindow(QMainWindow):
         except ConfigError as exc:
             self._mark_input_error(exc)
             return None
+        self.model_panel.show_curve_overrides(curve_override_notes(config),
+                                              len(config.run.curves))
         if self._memory_mark is not None:
             sizes, message = self._memory_mark
             if sizes == self._sizes(config):

@@ -20,6 +20,8 @@ from PySide6.QtWidgets import (
 )
 
 ERROR_STYLE = "border: 2px solid #E53935; border-radius: 3px;"
+#: A field whose value some curves replace: it is the base of the others only.
+OVERRIDE_STYLE = "border: 2px dashed #FFB74D; border-radius: 3px;"
 
 
 def key_matches(registered: str, key: str) -> bool:
@@ -43,6 +45,7 @@ class ParamPanel(QWidget):
         self._fields: dict[str, QWidget] = {}
         self._tips: dict[str, str] = {}
         self._marked: list[str] = []
+        self._overridden: dict[str, str] = {}
         self.message_label = QLabel()
         self.message_label.setWordWrap(True)
         self.message_label.setStyleSheet("color: #E57373;")
@@ -89,13 +92,33 @@ class ParamPanel(QWidget):
 
     def clear_errors(self) -> None:
         for key in self._marked:
-            widget = self._fields[key]
-            widget.setStyleSheet("")
-            widget.setToolTip(self._tips[key])
-            widget.setProperty("configError", None)
+            self._restore(key)
+            self._fields[key].setProperty("configError", None)
         self._marked = []
         self.message_label.setVisible(False)
         self.message_label.setText("")
+
+    def mark_overrides(self, notes: dict[str, str]) -> None:
+        """Mark the fields that curves set: ``{dotted key: what the curves do}``.
+
+        The note goes first in the field's tooltip; a field no curve sets loses its mark.
+        """
+        old = set(self._overridden)
+        self._overridden = {k: v for k, v in notes.items() if k in self._fields}
+        for key in old | set(self._overridden):
+            if key not in self._marked:
+                self._restore(key)
+
+    def overridden_keys(self) -> list[str]:
+        return list(self._overridden)
+
+    def _restore(self, key: str) -> None:
+        """The field's look without an error: plain, or marked as set by curves."""
+        widget = self._fields[key]
+        note = self._overridden.get(key)
+        widget.setStyleSheet(OVERRIDE_STYLE if note else "")
+        widget.setToolTip(f"{note}\n\n{self._tips[key]}" if note else self._tips[key])
+        widget.setProperty("setByCurves", note)
 
     def _emit_changed(self, *_args: object) -> None:
         self.sig_changed.emit()

@@ -147,10 +147,16 @@ class ModelPanel(ParamPanel):
         self.derived.setWordWrap(True)
         self.derived.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.derived.setObjectName("derivedIntegers")
+        self.curves_note = QLabel()
+        self.curves_note.setWordWrap(True)
+        self.curves_note.setObjectName("curvesNote")
+        self.curves_note.setStyleSheet("color: #FFB74D;")
+        self.curves_note.setVisible(False)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(form)
         layout.addWidget(self.derived)
+        layout.addWidget(self.curves_note)
         layout.addWidget(self.message_label)
         layout.addStretch(1)
 
@@ -264,6 +270,16 @@ class ModelPanel(ParamPanel):
             return 0
         t = (math.log10(alpha) - ALPHA_LOG_MIN) / (ALPHA_LOG_MAX - ALPHA_LOG_MIN)
         return int(round(min(max(t, 0.0), 1.0) * SLIDER_STEPS))
+
+    def show_curve_overrides(self, notes: dict[str, str], n_curves: int) -> None:
+        """Mark the fields the run's curves set, and say so under the fields."""
+        self.mark_overrides(notes)
+        names = sorted(k.removeprefix("model.") for k in notes)
+        self.curves_note.setVisible(bool(names))
+        self.curves_note.setText(
+            f"Dashed fields ({', '.join(names)}) are set by the {n_curves} curves of the run "
+            f"(Run panel): a value here only applies to curves that do not set it."
+            if names else "")
 
     def update_derived(self) -> None:
         """Show ``p, n, n0`` and the scalings for the current values."""

@@ -3,8 +3,9 @@ where the simulations run.
 
 A sweep is edited as (start, stop, count, log spacing). A preset's explicit list of
 values is kept as it is until the user edits the sweep, so loading a preset and
-running it reproduces the preset exactly. Curves (one parameter varied across
-curves, docs/user-guide.md#presets) come from presets and sessions; they can be removed here.
+running it reproduces the preset exactly. Curves (model values varied across curves,
+docs/user-guide.md#presets) come from presets and sessions and are edited in a table
+(:class:`~gui.panels.curves_editor.CurvesEditor`): a label and the values each sets.
 
 Where simulations run (:class:`WherePanel`: this computer's worker processes or a Dask
 scheduler, and whether to use the result cache) is an app preference kept in
@@ -15,7 +16,6 @@ opened on another machine must not try to reach this one's scheduler.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -38,6 +38,7 @@ from engine.config import RUN_KINDS, SWEEPABLE, RunConfig, Sweep
 from engine.errors import ConfigError
 from engine.execution import Execution, WorkerInfo, describe_workers, machine_cores
 from gui.panels.common import ParamPanel, combo, ispin, spin
+from gui.panels.curves_editor import CurvesEditor
 from gui.workers import TaskFailure, TaskManager
 
 TIPS = {
@@ -49,7 +50,9 @@ TIPS = {
                  "show mean ± std over seeds. A range such as 0-4 is accepted.",
     "run.sweep": "Vary one model parameter over a range: start, stop, number of points, "
                  "linear or log spacing.",
-    "run.curves": "Curves of a preset or session: each curve overrides some model parameters.",
+    "run.curves": "Curves of the run: each draws one line per plot, with the model values it "
+                  "sets (key = value; …, JSON values, e.g. alpha0 = 5 or alpha0 = null for the "
+                  "large batch). Fields of the model panel a curve sets are dashed.",
     "simulation.workers": "Simulations run in worker processes of their own, so that Cancel "
                           "stops them at once and their memory returns. Several workers "
                           "run several seeds or points at once (each needs its own memory: "
@@ -293,20 +296,17 @@ class RunPanel(ParamPanel):
         sform.addRow("", self.sweep_log)
         sform.addRow(self.sweep_note)
 
-        self.curves_label = QLabel("curves: one (the model as given)")
-        self.curves_label.setWordWrap(True)
-        self.register("run.curves", self.curves_label, TIPS["run.curves"])
-        self.curves_clear = QPushButton("remove curves")
-        self.curves_clear.setAutoDefault(False)
-        curves_row = QHBoxLayout()
-        curves_row.addWidget(self.curves_label, 1)
-        curves_row.addWidget(self.curves_clear)
+        self.curves_box = QGroupBox("curves (none: one curve, the model as given)")
+        self.curves = CurvesEditor()
+        self.register("run.curves", self.curves, TIPS["run.curves"])
+        curves_layout = QVBoxLayout(self.curves_box)
+        curves_layout.addWidget(self.curves)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(form)
         layout.addWidget(self.sweep_box)
-        layout.addLayout(curves_row)
+        layout.addWidget(self.curves_box)
         self.where = WherePanel(self)
         layout.addWidget(self.where)
         layout.addWidget(self.message_label)
@@ -321,7 +321,7 @@ class RunPanel(ParamPanel):
         for box in (self.sweep_start, self.sweep_stop, self.sweep_count):
             box.valueChanged.connect(self._on_sweep_edited)
         self.sweep_log.toggled.connect(self._on_sweep_edited)
-        self.curves_clear.clicked.connect(self._on_curves_clear_clicked)
+        self.curves.sig_changed.connect(self._on_curves_edited)
         self.set_run(self._run)
 
     # ------------------------------------------------------------------ where
@@ -367,8 +367,18 @@ class RunPanel(ParamPanel):
             "simulate": simulate,
             "seeds": parse_seeds(self.seeds.text()),
             "sweep": sweep,
+            "curves": self.curves.values(),
         })
         return out
+
+    def mark_error(self, key: str, message: str) -> bool:
+        """Mark the field of ``key``; an error inside a curve also marks its row."""
+        marked = super().mark_error(key, message)
+        return self.curves.mark_error(key, message) or marked
+
+    def clear_errors(self) -> None:
+        super().clear_errors()
+        self.curves.clear_errors()
 
     def set_run(self, run: RunConfig) -> None:
         """Show ``run`` (signals blocked: one recompute for the whole batch edit)."""
@@ -386,7 +396,8 @@ class RunPanel(ParamPanel):
             self._custom_values = None
             if run.sweep is not None:
                 self._show_sweep(run.sweep)
-            self._update_curves_label()
+            self.curves.set_curves(run.curves)
+            self._update_curves_title()
             self._update_sweep_note()
         finally:
             for w, o in zip(widgets, old, strict=True):
@@ -418,14 +429,10 @@ class RunPanel(ParamPanel):
         else:
             self.sweep_note.setText("")
 
-    def _update_curves_label(self) -> None:
-        curves = self._run.curves
-        if not curves:
-            self.curves_label.setText("curves: one (the model as given)")
-            self.curves_clear.setEnabled(False)
-        else:
-            self.curves_label.setText("curves: " + "; ".join(c.label for c in curves))
-            self.curves_clear.setEnabled(True)
+    def _update_curves_title(self) -> None:
+        n = self.curves.table.rowCount()
+        self.curves_box.setTitle(f"curves ({n})" if n
+                                 else "curves (none: one curve, the model as given)")
 
     # ------------------------------------------------------------------ slots
     @Slot()
@@ -435,7 +442,6 @@ class RunPanel(ParamPanel):
         self.sig_changed.emit()
 
     @Slot()
-    def _on_curves_clear_clicked(self) -> None:
-        self._run = replace(self._run, curves=())
-        self._update_curves_label()
+    def _on_curves_edited(self) -> None:
+        self._update_curves_title()
         self.sig_changed.emit()

@@ -408,3 +408,40 @@ def test_session_restores_results_tab_and_view(qtbot, make_window, tmp_path):
     assert before.keys() == after.keys()
     for key in before:  # the simulation reopens exactly, the theory is recomputed alike
         np.testing.assert_allclose(after[key][1], before[key][1], rtol=1e-9, err_msg=key)
+
+
+def test_curves_are_editable_and_the_fields_they_set_are_marked(qtbot, make_window):
+    w = make_window(trimmed(load_preset("Cui et al. learning curves")))
+    wait_theory(qtbot, w)
+    # the two curves kept: "no step" sets eta_tilde, "alpha0 = 5" sets alpha0
+    assert set(w.model_panel.overridden_keys()) == {"model.alpha0", "model.eta_tilde"}
+    tip = w.model_panel.field("model.eta_tilde").toolTip()
+    assert tip.startswith("Set by 1 of 2 curves (no step: 0)")
+    assert w.model_panel.curves_note.isVisible()
+    table = w.run_panel.curves.table
+    assert table.rowCount() == 2
+    assert table.item(1, 1).text() == "alpha0 = 5.0"
+    # edit the second curve: alpha0 = 50 reaches the theory of that curve
+    with qtbot.waitSignal(w.sig_theory_drawn, timeout=THEORY_TIMEOUT):
+        table.item(1, 1).setText("alpha0 = 50")
+    assert w.config.run.curves[1].overrides == {"alpha0": 50.0}
+    wait_theory(qtbot, w)
+    assert w._theory.bundle.run.curves[1].points[0].model.alpha0 == 50.0
+    # a bad value is named by the engine at its curve, and nothing runs
+    runs = w.theory_tasks.run_id
+    table.item(1, 1).setText("alpha0 = -3")
+    qtbot.wait(400)
+    assert w.input_error_label.isVisible() and "run.curves[1]" in w.input_error_label.text()
+    assert table.item(1, 1).toolTip()
+    assert w.theory_tasks.run_id == runs
+    table.item(1, 1).setText("eta_tilde = ")  # not a value at all
+    qtbot.wait(400)
+    assert "run.curves[1].set" in w.input_error_label.text()
+    # removing every curve: one curve, the model as given; no field is marked any more
+    with qtbot.waitSignal(w.sig_theory_drawn, timeout=THEORY_TIMEOUT):
+        table.setCurrentCell(1, 0)
+        w.run_panel.curves.remove_button.click()
+        w.run_panel.curves.remove_button.click()
+    assert w.config.run.curves == ()
+    assert not w.model_panel.overridden_keys() and not w.model_panel.curves_note.isVisible()
+    wait_theory(qtbot, w)
