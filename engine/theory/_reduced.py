@@ -1,15 +1,17 @@
-"""The spectral equations in reduced unknowns ``u = (g, y)``, with ``delta = U y``.
+"""The spectral equations in reduced unknowns ``u = (g, y)``, with ``delta = E y``.
 
 docs/model.md#numerics. The map ``(g, tau) -> (g_new, tau_new)`` of
 docs/model.md#spectrum-of-the-feature-covariance sees ``tau`` only through ``delta(kappa)``
 on the Q-point ``kappa`` grid, and ``delta`` always lies in the span of the functions
-``pi_k ms2_k(kappa)`` and ``m1_k(kappa) m1_l(kappa)``. With ``U`` (Q x r) an orthonormal
-basis of that span (r its numerical rank, at most ``min(Q, K + K^2)``; e.g. 34 for K = 16,
-relu, eta_tilde = 3, and 1 without a step), write ``delta = U y``: the unknowns become
-``u = (g, y)`` of length ``n = K + r`` instead of ``N = K + K^2``.
+``pi_k ms2_k(kappa)`` and ``m1_k(kappa) m1_l(kappa)``, of dimension r (its numerical rank,
+at most ``min(Q, K + K^2)``; e.g. 38 for K = 16, relu, eta_tilde = 3, and 1 without a
+step). With a basis ``E`` (Q x r) of that span and ``P`` (r x Q) such that ``P E = I``
+(:class:`Reduction`), write ``delta = E y``: the unknowns become ``u = (g, y)`` of length
+``n = K + r`` instead of ``N = K + K^2``.
 
-The reduced map is ``Psi(g, y) = (g_new, U^T delta_new)`` with ``w = 1/(1 + U y)``,
-``A = E[w m1 m1^T]``, ``b = E[w ms2]``, ``X = Pi G``, ``M = I + beta X A`` and::
+The reduced map is ``Psi(g, y) = (g_new, P delta_new)`` with ``w = 1/(1 + E y)``,
+``A = E_kappa[w m1 m1^T]``, ``b = E_kappa[w ms2]``, ``X = Pi G``, ``M = I + beta X A``
+and::
 
     g_new = 1 / (b - z + diag(A M^-1)),      T = M^-1 X   (the new tau; symmetric),
     delta_new(kappa) = (beta/alpha) [ m1^T T m1 + ms2^T Pi g_new ].
@@ -30,7 +32,7 @@ Jacobian, analytically (``R = m1^T M^-1`` is Q x K, ``P = A M^-1``, ``v = omega 
 ``m1 = L Mt`` (rank rho, often about K/2) and ``Zt = R X L``::
 
     S_qq'^2 = sum_{a<=b} (2 - [a=b]) Zt_qa Zt_qb Mt_aq' Mt_bq',
-    U^T [S^2]^T diag(v) U = Gp^T Hp,   Hp[(ab), j] = sum_q Zt_qa Zt_qb v_q U_qj,
+    P [S^2]^T diag(v) E = Gp^T Hp,   Hp[(ab), j] = sum_q Zt_qa Zt_qb v_q E_qj,
 
 with a constant ``Gp``: ``O(Q rho^2 r)`` per ``z`` instead of the ``O(Q N K^2)`` of the
 full Jacobian (a factor ~30 at K = 16).
@@ -63,31 +65,38 @@ CHUNK_BYTES = 1 << 24
 class Reduction:
     """Constant factors of the reduced parametrisation (complex copies for speed).
 
+    ``delta = E y`` and ``y = P delta`` with ``P E = I``: ``E = diag(d) V``, ``P = V^T
+    diag(1/d)``, where ``V`` is an orthonormal basis of the span of ``delta`` in node-scaled
+    coordinates (``d_q`` = the size of the functions ``delta`` is made of at node ``q``).
+
     Attributes
     ----------
-    U, UT : ndarray (Q, r), (r, Q)
-        Orthonormal basis of the span of ``delta``, and its transpose.
+    E, ET : ndarray (Q, r), (r, Q)
+        The basis ``delta = E y``, and its transpose.
+    PT : ndarray (Q, r)
+        ``P^T``: ``y = P delta`` for any ``delta`` of the span.
     LT : ndarray (rho, K)
-        ``L^T`` of ``m1 = L Mt``, ``Mt`` with orthonormal rows (rho = numerical rank of m1).
+        ``L^T`` of ``m1 = L Mt`` (rho = numerical rank of m1).
     ia, ib : ndarray (np,)
         The pairs ``a <= b`` of the rho coordinates.
     GpT : ndarray (r, np)
-        ``(2 - [a=b]) sum_q Mt_aq Mt_bq U_qi``, transposed.
-    UMp : ndarray (r, K)
-        ``U^T ms2^T Pi``.
+        ``(2 - [a=b]) sum_q Mt_aq Mt_bq P_iq``, transposed.
+    PMp : ndarray (r, K)
+        ``P ms2^T Pi``.
     """
 
-    U: np.ndarray
-    UT: np.ndarray
+    E: np.ndarray
+    ET: np.ndarray
+    PT: np.ndarray
     LT: np.ndarray
     ia: np.ndarray
     ib: np.ndarray
     GpT: np.ndarray
-    UMp: np.ndarray
+    PMp: np.ndarray
 
     @property
     def r(self) -> int:
-        return self.U.shape[1]
+        return self.E.shape[1]
 
 
 def _orthonormal_span(C: np.ndarray, block: int = 16) -> np.ndarray:
@@ -95,7 +104,7 @@ def _orthonormal_span(C: np.ndarray, block: int = 16) -> np.ndarray:
 
     Directions below ``max(Q, m) eps ||C||_F`` are rounding and dropped (the threshold
     of ``numpy.linalg.matrix_rank`` with the Frobenius norm for the largest singular
-    value), so ``delta = U y`` is exact to that level. Columns are added a block at a
+    value), so the span is exact to that level. Columns are added a block at a
     time: each block is projected off the basis found so far (twice: one pass loses
     orthogonality in finite precision), the singular directions of the residual above
     the threshold are projected once more and orthonormalised, and join the basis. The
@@ -129,22 +138,32 @@ def build_reduction(m1: np.ndarray, ms2: np.ndarray, pi: np.ndarray) -> Reductio
     # delta spans pi_k ms2_k and tau_kl m1_k m1_l (k <= l: tau is symmetric), scaled
     # like their coefficients (tau_kl ~ pi).
     cols = np.concatenate([pi[:, None] * ms2, (sq[ia] * sq[ib])[:, None] * m1[ia] * m1[ib]])
-    U = _orthonormal_span(cols.T)
-    # The rank-rho factor m1 = L Mt enters the Jacobian only (not the map): a truncation
-    # there can slow Newton down but cannot move its solution.
-    Uk, s1, Vt = np.linalg.svd(m1, full_matrices=False)
+    # Node scales: a polynomial sigma with a large spike makes delta 1e4 times larger at
+    # the outer nodes than at the centre. In raw values y and its residual would be ruled
+    # by the outer nodes, which barely enter the equations (weights < 1e-30), and Newton's
+    # backtracking on that residual stalled at 1e-3 (He2 + z, K = 16, eta_tilde = 10). In
+    # node-scaled coordinates every node counts at its own size, and the basis is exact
+    # there to rounding.
+    d = np.max(np.abs(cols), axis=0)
+    d = np.where(d > 0, d, 1.0)
+    V = _orthonormal_span((cols / d).T)
+    # The rank-rho factor m1 = L Mt (here Mt = W diag(sqrt d)) enters the Jacobian only,
+    # not the map: a truncation there can slow Newton down but cannot move its solution.
+    Uk, s1, W = np.linalg.svd(m1 / np.sqrt(d), full_matrices=False)
     rho = int(np.sum(s1 > s1[0] * max(m1.shape) * np.finfo(float).eps)) if s1.size and \
         s1[0] > 0 else 0
     L = Uk[:, :rho] * s1[:rho]
     ia, ib = np.triu_indices(rho)
-    Gp = mm(Vt[ia] * Vt[ib], U)
+    Gp = mm(W[ia] * W[ib], V)                 # Mt_a Mt_b P^T = W_a W_b d V / d
     Gp[ia != ib] *= 2.0
-    UMp = mm(U.T, (ms2 * pi[:, None]).T)
+    PT = V / d[:, None]
     c = np.complex128
-    return Reduction(U=np.ascontiguousarray(U, dtype=c), UT=np.ascontiguousarray(U.T, dtype=c),
+    return Reduction(E=np.ascontiguousarray(d[:, None] * V, dtype=c),
+                     ET=np.ascontiguousarray((d[:, None] * V).T, dtype=c),
+                     PT=np.ascontiguousarray(PT, dtype=c),
                      LT=np.ascontiguousarray(L.T, dtype=c), ia=ia, ib=ib,
                      GpT=np.ascontiguousarray(Gp.T, dtype=c),
-                     UMp=np.ascontiguousarray(UMp, dtype=c))
+                     PMp=np.ascontiguousarray(mm(PT.T, (ms2 * pi[:, None]).T), dtype=c))
 
 
 # --------------------------------------------------------------------------- the map
@@ -193,19 +212,19 @@ def w_level(g: np.ndarray, delta: np.ndarray, z: np.ndarray, D: ModelData,
 
 
 def reduce_x(x: np.ndarray, D: ModelData) -> np.ndarray:
-    """``x = (g, vec tau) -> u = (g, U^T delta(x))``."""
+    """``x = (g, vec tau) -> u = (g, P delta(x))``."""
     K = D.K
     g = x[:, :K]
     tau = x[:, K:].reshape(-1, K, K)
     quad = np.einsum("bkq,kq->bq", mm(tau, D.m1_c), D.m1_c)
     delta = D.c0 * (quad + mm((g * D.pi)[:, None, :], D.ms2_c)[:, 0, :])
-    y = mm(delta[:, None, :], D.red.U)[:, 0, :]
+    y = mm(delta[:, None, :], D.red.PT)[:, 0, :]
     return np.concatenate([g, y], axis=1)
 
 
 def _split(u: np.ndarray, D: ModelData) -> tuple[np.ndarray, np.ndarray]:
-    """``u -> (g, delta = U y)``."""
-    delta = mm(u[:, None, D.K:], D.red.UT)[:, 0, :]
+    """``u -> (g, delta = E y)``."""
+    delta = mm(u[:, None, D.K:], D.red.ET)[:, 0, :]
     return u[:, :D.K], delta
 
 
@@ -227,7 +246,7 @@ def evaluate(u: np.ndarray, z: np.ndarray, D: ModelData
     K = D.K
     g, delta = _split(u, D)
     wl = w_level(g, delta, z, D)
-    yn = mm(wl.dn[:, None, :], D.red.U)[:, 0, :]
+    yn = mm(wl.dn[:, None, :], D.red.PT)[:, 0, :]
     F = u - np.concatenate([wl.gn, yn], axis=1)
     r = np.max(np.abs(F), axis=1) / np.maximum(1.0, np.max(np.abs(u), axis=1))
     r[~np.isfinite(r)] = np.inf
@@ -264,13 +283,13 @@ def reduced_jacobian(u: np.ndarray, z: np.ndarray, D: ModelData) -> np.ndarray:
     J = np.empty((u.shape[0], u.shape[1], u.shape[1]), dtype=complex)
     dgn_dg = D.beta * gn2[:, :, None] * D.pi * wl.P * np.swapaxes(wl.P, 1, 2)
     RT2 = wl.RT * wl.RT
-    J_gy = mm(gn2[:, :, None] * v[:, None, :] * (D.ms2_c + RT2), red.U)
+    J_gy = mm(gn2[:, :, None] * v[:, None, :] * (D.ms2_c + RT2), red.E)
     J[:, :K, :K] = dgn_dg
     J[:, :K, K:] = J_gy
-    J[:, K:, :K] = D.c0 * (np.swapaxes(mm(D.pi[:, None] * RT2, red.U), 1, 2)
-                           + mm(red.UMp, dgn_dg))
-    J[:, K:, K:] = D.c0 * (D.beta * mm(red.GpT, mm(_pairs(wl, v, D), red.U))
-                           + mm(red.UMp, J_gy))
+    J[:, K:, :K] = D.c0 * (np.swapaxes(mm(D.pi[:, None] * RT2, red.PT), 1, 2)
+                           + mm(red.PMp, dgn_dg))
+    J[:, K:, K:] = D.c0 * (D.beta * mm(red.GpT, mm(_pairs(wl, v, D), red.E))
+                           + mm(red.PMp, J_gy))
     return J
 
 
