@@ -185,6 +185,11 @@ def weights_theory(model: ModelConfig) -> TheoryWeights:
     Returns
     -------
     TheoryWeights
+
+    Raises
+    ------
+    ConvergenceError
+        When the mapping or the Silverstein equation fails, or a value overflows.
     """
     srf = equivalent_srf(model)
     with stage("weight spectrum"):
@@ -261,6 +266,12 @@ def expressivity(model: ModelConfig, numerics: NumericsConfig | None = None) -> 
     Expressivity
         On the display grid ``kappa`` in [-4, 4]; ``coefficients`` (K+1,) are those of
         ``mu0(., u_1..K)`` then of ``kappa``; ``r2 = 1 - E[(target - fit)^2]/Var(target)``.
+
+    Raises
+    ------
+    ConvergenceError
+        When the mapping, the coefficients or the target overflow, or the fit is
+        singular.
     """
     numerics = numerics or NumericsConfig()
     srf = equivalent_srf(model)
