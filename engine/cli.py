@@ -25,8 +25,14 @@ Exit status:
      produced
 4    the memory guard refused the run (how much it needs, how much is allowed, and
      what to lower)
-130  interrupted (Ctrl-C)
+130  interrupted (Ctrl-C); finished simulations stay in the cache
+143  terminated (SIGTERM), like Ctrl-C
 ==== ==============================================================================
+
+With ``--json``, stdout holds exactly one JSON document whatever happens: the result
+(or ``{"success": false}``) with ``exit_status``, ``error`` (the message) and
+``warnings`` (Python warnings and anything numerical libraries printed while computing,
+collected instead of printed).
 
 A text progress bar goes to stderr: updated in place (``\\r``) on a terminal, and as
 throttled lines (every 10 % or 5 s) otherwise, so logs stay readable.
@@ -35,11 +41,17 @@ throttled lines (every 10 % or 5 s) otherwise, so logs stay readable.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import signal
 import sys
+import tempfile
 import textwrap
 import time
+import traceback
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -49,6 +61,7 @@ if TYPE_CHECKING:
     from engine.cache import ResultCache
     from engine.config import Config
     from engine.execution import Execution
+    from engine.results import RunResult
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -56,6 +69,12 @@ EXIT_CONFIG = 2
 EXIT_THEORY = 3
 EXIT_MEMORY = 4
 EXIT_INTERRUPT = 130
+EXIT_TERMINATED = 143
+
+#: The session file ``--out`` writes (it reopens in the app).
+SESSION_FILE = "session.json"
+#: Set to 1 to see the traceback of an internal error.
+DEBUG_ENV = "FSL_DEBUG"
 
 
 class ProgressBar:
@@ -110,7 +129,9 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("config", help="configuration or session JSON file, or the name of a "
                                   "preset or example (see `python -m engine presets`)")
     r.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
-    r.add_argument("--out", metavar="DIR", help="write CSV/JSON/NPZ files into DIR")
+    r.add_argument("--out", metavar="DIR", help="write the data files (CSV/JSON/NPZ), one "
+                                                "file per view of the app and a session "
+                                                "into DIR")
     r.add_argument("--force", action="store_true", help="overwrite existing output files")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     where = r.add_mutually_exclusive_group()
@@ -258,62 +279,186 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_ERROR
 
 
-def _run(args: argparse.Namespace) -> int:
-    err = sys.stderr
-    bar: ProgressBar | None = None
+class Terminated(BaseException):  # noqa: N818 - like KeyboardInterrupt, not an error
+    """SIGTERM arrived: stop like Ctrl-C (the executor stops its workers on the way out)."""
+
+
+def _on_sigterm(_signum: int, _frame: object) -> None:
+    raise Terminated
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """While running, SIGTERM unwinds the run like Ctrl-C instead of killing the process
+    outright (so workers are stopped and the message is printed)."""
     try:
-        config = _load_config(args.config)
-        from engine.json_result import result_to_json
-        from engine.runner import run
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
-        execution, cache = _execution(args), _cache(args)
-        bar = None if args.quiet else ProgressBar(err)
-        result = run(config, progress=bar, execution=execution, cache=cache)
-        if bar is not None:
-            bar.close()
-            bar = None
-        n_tasks = len(config.points()) * len(config.run.simulate) * len(config.run.seeds)
-        report = _execution_report(execution, cache, n_tasks)
-        if n_tasks and not args.quiet:
-            print(f"simulations: {report['computed']} computed {execution.describe()}, "
-                  f"{report['cached']} from the cache"
-                  + (f" ({report['corrupt']} corrupt, recomputed)" if report["corrupt"]
-                     else ""), file=err)
-        if args.out:
-            from engine.export import write_result
 
-            paths = write_result(result, args.out, force=args.force)
-            for path in paths:
-                print(f"wrote {path}", file=err)
-        if args.json:
-            doc = result_to_json(result)
+class _Captured:
+    """Output that would have reached stdout while computing (LAPACK's messages are
+    printed by C code on file descriptor 1), and Python warnings."""
+
+    def __init__(self) -> None:
+        self.text = ""
+        self.warnings: list[warnings.WarningMessage] = []
+
+    def notes(self) -> list[str]:
+        """One line per distinct warning or printed line."""
+        lines = [f"{w.category.__name__}: {w.message}" for w in self.warnings]
+        lines += [line.strip() for line in self.text.splitlines() if line.strip()]
+        return list(dict.fromkeys(lines))
+
+
+@contextlib.contextmanager
+def _captured_output(active: bool) -> Iterator[_Captured]:
+    """With ``--json``, keep stdout for the JSON document alone: file descriptor 1 points
+    to a temporary file while computing (worker processes started meanwhile inherit it),
+    and warnings are recorded rather than printed."""
+    captured = _Captured()
+    with warnings.catch_warnings(record=True) as recorded:
+        warnings.simplefilter("default")
+        if not active:
+            yield captured
+            captured.warnings = list(recorded)
+            return
+        sys.stdout.flush()
+        saved = os.dup(1)
+        with tempfile.TemporaryFile() as sink:
+            os.dup2(sink.fileno(), 1)
+            try:
+                yield captured
+            finally:
+                sys.stdout.flush()
+                os.dup2(saved, 1)
+                os.close(saved)
+                sink.seek(0)
+                captured.text = sink.read().decode("utf-8", errors="replace")
+                captured.warnings = list(recorded)
+
+
+def _check_out(args: argparse.Namespace) -> None:
+    """Every check of ``--out`` before computing: a folder (not a file), writable, and
+    without ``--force`` none of the files a run writes there already exists."""
+    if not args.out:
+        return
+    from engine.files import check_targets
+    from engine.views import Views
+
+    names = [f"view_{name}.json" for name in Views.NAMES] + [SESSION_FILE]
+    try:
+        check_targets(Path(args.out), names, force=args.force,
+                      patterns=("*.csv", "result.json", "arrays.npz"))
+    except (NotADirectoryError, IsADirectoryError, PermissionError) as exc:
+        raise ConfigError("--out", f"--out {args.out}: {exc}") from None
+
+
+def _out_files(config: Config, result: RunResult) -> dict[str, bytes]:
+    """What ``--out`` writes: the result's data files, one file per view of the app (the
+    same numbers as its figures) and a session that reopens in the app."""
+    from engine.export import provenance, result_files
+    from engine.session import session_document
+    from engine.views import combine, compute_theory, simulation_views, theory_views, view_files
+
+    bundle = compute_theory(config, run=result if config.run.theory else None)
+    views = combine(theory_views(bundle), simulation_views(result, config), config)
+    files = dict(result_files(result))
+    files.update(view_files(views, provenance(config, list(views.seeds) or None)))
+    files[SESSION_FILE] = session_document(config, result, ui={})
+    return files
+
+
+def _compute(args: argparse.Namespace, err: TextIO, state: dict[str, object]
+             ) -> tuple[RunResult, dict[str, object]]:
+    """Load, check, run and write; returns the result and the execution report."""
+    from engine.runner import run
+
+    config = _load_config(args.config)
+    state["config"] = config
+    _check_out(args)
+    execution, cache = _execution(args), _cache(args)
+    state["cache"] = cache
+    bar = None if args.quiet else ProgressBar(err)
+    state["bar"] = bar
+    result = run(config, progress=bar, execution=execution, cache=cache)
+    _close(bar)
+    state["bar"] = None
+    n_tasks = len(config.points()) * len(config.run.simulate) * len(config.run.seeds)
+    report = _execution_report(execution, cache, n_tasks)
+    if n_tasks and not args.quiet:
+        print(f"simulations: {report['computed']} computed {execution.describe()}, "
+              f"{report['cached']} from the cache"
+              + (f" ({report['corrupt']} corrupt, recomputed)" if report["corrupt"]
+                 else ""), file=err)
+    if args.out:
+        from engine.files import write_set
+
+        for path in write_set(Path(args.out), _out_files(config, result), force=args.force):
+            print(f"wrote {path}", file=err)
+    return result, report
+
+
+def _failure(exc: BaseException, state: dict[str, object]) -> tuple[int, str]:
+    """The exit status and the one-line message of a run that did not complete."""
+    if isinstance(exc, ConfigError):
+        return EXIT_CONFIG, f"invalid configuration: {exc}"
+    if isinstance(exc, MemoryGuardError):
+        return EXIT_MEMORY, f"not enough memory: {exc}"
+    if isinstance(exc, KeyboardInterrupt | Terminated):
+        kept = (" (finished simulations are kept in the cache: run again to resume)"
+                if state.get("cache") is not None else "")
+        name = "terminated" if isinstance(exc, Terminated) else "interrupted"
+        return (EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPT,
+                f"{name}{kept}")
+    if isinstance(exc, EngineError | OSError):
+        return EXIT_ERROR, str(exc)
+    # A bug: one line for the user, the traceback on request.
+    detail = "".join(traceback.format_exception(exc)) if os.environ.get(DEBUG_ENV) else ""
+    return EXIT_ERROR, (f"internal error ({type(exc).__name__}: {exc}); please report it"
+                        + (f"\n{detail}" if detail else f" (set {DEBUG_ENV}=1 for details)"))
+
+
+def _run(args: argparse.Namespace) -> int:
+    """``run``: see the module docstring for what is printed where."""
+    from engine.json_result import result_to_json
+
+    err = sys.stderr
+    state: dict[str, object] = {}
+    result = report = None
+    code, message = EXIT_OK, ""
+    with _captured_output(args.json) as captured, _sigterm_as_interrupt():
+        try:
+            result, report = _compute(args, err, state)
+        except (Exception, KeyboardInterrupt, Terminated) as exc:  # noqa: BLE001 - mapped to exit codes
+            code, message = _failure(exc, state)
+        finally:
+            _close(state.get("bar"))  # type: ignore[arg-type]
+    if result is not None and not result.success:
+        code, message = EXIT_THEORY, result.message
+    notes = captured.notes()
+    if args.json:
+        doc = result_to_json(result) if result is not None else {"success": False}
+        doc.update(exit_status=code, warnings=notes)
+        if report is not None:
             doc["execution"] = report
-            json.dump(doc, sys.stdout, allow_nan=False)
-            sys.stdout.write("\n")
-            sys.stdout.flush()
-        if not result.success:
-            print(f"error: {result.message}", file=err)
-            return EXIT_THEORY
-        return EXIT_OK
-    except ConfigError as exc:
-        _close(bar)
-        print(f"error: invalid configuration: {exc}", file=err)
-        return EXIT_CONFIG
-    except MemoryGuardError as exc:
-        _close(bar)
-        print(f"error: not enough memory: {exc}", file=err)
-        return EXIT_MEMORY
-    except KeyboardInterrupt:
-        _close(bar)
-        print("interrupted", file=err)
-        return EXIT_INTERRUPT
-    except BrokenPipeError:
-        _close(bar)
-        raise
-    except (EngineError, OSError, ImportError) as exc:
-        _close(bar)
-        print(f"error: {exc}", file=err)
-        return EXIT_ERROR
+        if message:
+            doc["error"] = message
+        json.dump(doc, sys.stdout, allow_nan=False)
+        sys.stdout.write("\n")
+        sys.stdout.flush()
+    elif notes:
+        print("warnings:\n  " + "\n  ".join(notes), file=err)
+    if message:
+        print(f"error: {message}" if code not in (EXIT_INTERRUPT, EXIT_TERMINATED)
+              else message, file=err)
+    return code
 
 
 def _close(bar: ProgressBar | None) -> None:

@@ -77,7 +77,10 @@ def test_invalid_value_exits_2_naming_the_key(tmp_path):
     proc = _run(_write(tmp_path, beta=-1.0), "--json")
     assert proc.returncode == 2
     assert "model.beta" in proc.stderr and "> 0" in proc.stderr
-    assert proc.stdout == ""
+    # stdout is still one JSON document: the failure, its status and its message
+    doc = json.loads(proc.stdout)
+    assert doc["success"] is False and doc["exit_status"] == 2
+    assert "model.beta" in doc["error"]
 
 
 def test_unknown_key_missing_file_and_bad_json_exit_2(tmp_path):
