@@ -165,13 +165,15 @@ def _compile_node(node: ast.AST, source: str) -> Callable[[np.ndarray], np.ndarr
                 f"got {node.value!r}"
             )
         value = float(node.value)
-        return lambda z: np.full_like(z, value, dtype=float)
+        # A scalar, broadcast by the operations (a full array per constant cost as much as
+        # the expression); _wrapped gives constant expressions the shape of z.
+        return lambda z: value
     if isinstance(node, ast.Name):
         if node.id == "z":
             return lambda z: z
         if node.id in CONSTANTS:
             value = CONSTANTS[node.id]
-            return lambda z: np.full_like(z, value, dtype=float)
+            return lambda z: value
         raise ExpressionError(
             f"in expression {source!r}: unknown name {node.id!r}; allowed: z, "
             + ", ".join(CONSTANTS)

@@ -166,7 +166,7 @@ def _traces(x: np.ndarray, z: float, D: ModelData) -> tuple[np.ndarray, np.ndarr
     dt_dg = dout[:K, K:].T                                 # (K^2, K)
     dt_dth = dout[K:, K:].T                                # (K^2, n_th)
     dg = np.linalg.solve(np.eye(K) - dg_dg, dg_dth)        # implicit function theorem
-    dtau = dt_dg @ dg + dt_dth
+    dtau = mm(dt_dg, dg) + dt_dth
     # Linear functionals L_a: tau_kl for X-coordinates, pi_k g_k for y-coordinates.
     L = np.concatenate([dtau, D.pi[:, None] * dg], axis=0)  # (n_th, n_th)
     H = -D.c0 * L
