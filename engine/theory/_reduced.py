@@ -19,10 +19,10 @@ and::
 ``u = Psi(u)`` exactly when ``x = (g_new, T)`` is a fixed point of the full map, so both
 parametrisations have the same solutions.
 
-Jacobian, analytically (``R = m1^T M^-1`` is Q x K, ``P = A M^-1``, ``v = omega w^2``,
+Jacobian, analytically (``R = m1^T M^-1`` is Q x K, ``AM = A M^-1``, ``v = omega w^2``,
 ``S_qq' = sum_k R_qk X_k m1_kq'``, ``c0 = beta/alpha``)::
 
-    d gn_j / d g_k          = beta pi_k gn_j^2 P_jk P_kj                 (gn = g_new)
+    d gn_j / d g_k          = beta pi_k gn_j^2 AM_jk AM_kj               (gn = g_new)
     d gn_j / d delta_q      = gn_j^2 v_q (ms2_jq + R_qj^2)
     d dn_q' / d g_k         = c0 [ pi_k R_q'k^2 + sum_j pi_j ms2_jq' d gn_j / d g_k ]
     d dn_q' / d delta_q     = c0 [ beta v_q S_qq'^2 + sum_j pi_j ms2_jq' d gn_j / d delta_q ]
@@ -176,7 +176,7 @@ class WLevel:
     Attributes
     ----------
     gn : (B, K) ``g_new``;  T : (B, K, K) ``tau_new``;  dn : (B, Q) ``delta_new`` or None;
-    w : (B, Q);  P : (B, K, K) ``A M^-1``;  RT : (B, K, Q) ``M^-T m1`` (``R^T``) or None;
+    w : (B, Q);  AM : (B, K, K) ``A M^-1``;  RT : (B, K, Q) ``M^-T m1`` (``R^T``) or None;
     X : (B, K).
     """
 
@@ -184,7 +184,7 @@ class WLevel:
     T: np.ndarray
     dn: np.ndarray | None
     w: np.ndarray
-    P: np.ndarray
+    AM: np.ndarray
     RT: np.ndarray | None
     X: np.ndarray
 
@@ -199,16 +199,16 @@ def w_level(g: np.ndarray, delta: np.ndarray, z: np.ndarray, D: ModelData,
     b = mm(ww[:, None, :], D.ms2_tc)[:, 0, :]
     X = D.pi * g
     Minv = safe_inv(np.eye(K) + D.beta * X[:, :, None] * A)
-    P = mm(A, Minv)
-    gn = 1.0 / (b - z[:, None] + np.einsum("bkk->bk", P))
+    AM = mm(A, Minv)
+    gn = 1.0 / (b - z[:, None] + np.einsum("bkk->bk", AM))
     T = Minv * X[:, None, :]
     if not need_delta:
-        return WLevel(gn=gn, T=T, dn=None, w=w, P=P, RT=None, X=X)
+        return WLevel(gn=gn, T=T, dn=None, w=w, AM=AM, RT=None, X=X)
     RT = mm(np.swapaxes(Minv, 1, 2), D.m1_c)
     # m1_q^T T m1_q = sum_k R_qk X_k m1_kq
     quad = mm(X[:, None, :], RT * D.m1_c)[:, 0, :]
     dn = D.c0 * (quad + mm((gn * D.pi)[:, None, :], D.ms2_c)[:, 0, :])
-    return WLevel(gn=gn, T=T, dn=dn, w=w, P=P, RT=RT, X=X)
+    return WLevel(gn=gn, T=T, dn=dn, w=w, AM=AM, RT=RT, X=X)
 
 
 def reduce_x(x: np.ndarray, D: ModelData) -> np.ndarray:
@@ -281,7 +281,7 @@ def reduced_jacobian(u: np.ndarray, z: np.ndarray, D: ModelData) -> np.ndarray:
     gn2 = wl.gn * wl.gn
     v = D.omega * wl.w * wl.w
     J = np.empty((u.shape[0], u.shape[1], u.shape[1]), dtype=complex)
-    dgn_dg = D.beta * gn2[:, :, None] * D.pi * wl.P * np.swapaxes(wl.P, 1, 2)
+    dgn_dg = D.beta * gn2[:, :, None] * D.pi * wl.AM * np.swapaxes(wl.AM, 1, 2)
     RT2 = wl.RT * wl.RT
     J_gy = mm(gn2[:, :, None] * v[:, None, :] * (D.ms2_c + RT2), red.E)
     J[:, :K, :K] = dgn_dg
