@@ -118,8 +118,9 @@ def _grid_data(key: tuple, q_kappa: int, q_inner: int, model: ModelConfig) -> di
     if bad.size:
         k = int(bad[0])
         raise ConvergenceError(
-            f"the row norm s_k of atom a = {srf.a[k]:g} vanishes after the step "
-            f"(s0 = 1 + eta_tilde a mu2 mu0_* = {srf.s0[k]:.3g}): the features of that class "
+            f"spectral equations: the row norm s_k of atom a = {srf.a[k]:g} vanishes after "
+            f"the step (s0 = 1 + eta_tilde a mu2 mu0_* = {srf.s0[k]:.3g}): the features of "
+            "that class "
             "no longer depend on x_perp and the theory does not apply "
             "(docs/model.md#conditional-gaussian-equivalence); "
             "change eta_tilde or the law of a")
@@ -459,6 +460,6 @@ def _raise_if_failed(out: NewtonOut, lam: np.ndarray, eta: float, what: str) -> 
         i = int(bad[np.argmax(out.residual[bad])]) if np.isfinite(
             out.residual[bad]).any() else int(bad[0])
         raise ConvergenceError(
-            f"theory spectrum did not converge at {bad.size} of {lam.size} points, e.g. "
+            f"theory spectrum: Newton did not converge at {bad.size} of {lam.size} points, e.g. "
             f"z = {lam[i]:.6g} + {eta:.2g}i (residual {out.residual[i]:.2e} after "
             f"{out.n_iter[i]} Newton steps); tried: {what}")

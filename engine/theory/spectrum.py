@@ -214,7 +214,8 @@ def bulk_right_edge(D: ModelData, numerics: NumericsConfig) -> float:
             break
         hi *= 2.0
     else:
-        raise ConvergenceError(f"could not bracket the right edge of the bulk below {hi:.4g}")
+        raise ConvergenceError(f"bulk edge estimate: could not bracket the right edge of the "
+                               f"bulk below {hi:.4g}")
     if not ins.any():
         return float(x[0])
     k = int(np.nonzero(ins)[0][-1])
@@ -332,11 +333,12 @@ def _coarse_scan(D: ModelData, numerics: NumericsConfig, scale: float, atom: flo
         in_c = np.concatenate([in_c, in_e])
     else:
         raise ConvergenceError(
-            f"could not bracket the right edge of the bulk: the density is still positive "
-            f"at lambda = {grid_c[-1]:.4g} after doubling the scan range 12 times")
+            f"theory spectrum: could not bracket the right edge of the bulk: the density is "
+            f"still positive at lambda = {grid_c[-1]:.4g} after doubling the scan range 12 "
+            "times")
     if not in_c.any():
         raise ConvergenceError(
-            "found no support of the bulk on the coarse scan "
+            "theory spectrum: found no support of the bulk on the coarse scan "
             f"[{grid_c[0]:.3g}, {grid_c[-1]:.3g}] (the density is zero everywhere); "
             "try a smaller numerics.eta_min")
     return grid_c, rho_c, in_c

@@ -70,8 +70,8 @@ FUNCTIONS = {
 }
 
 STAGES = ("network -> sRF mapping", "conditional Gaussian equivalence", "spectral equations",
-          "theory spectrum", "could not bracket", "found no support", "ridge theory",
-          "learning curve at", "tail curve at", "weight spectrum", "expressivity")
+          "theory spectrum", "bulk edge estimate", "ridge theory", "learning curve at",
+          "tail curve at", "weight spectrum", "expressivity")
 
 
 def _numbers(obj, path="result"):
