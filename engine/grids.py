@@ -17,6 +17,10 @@ it goes. Per row:
 - the weights' spectrum (``"weights"``): :func:`engine.theory.weights_theory` per cell.
 
 Every cell also gets its sRF parameters (``gamma``, spikes), in closed form.
+
+Rows are independent (each is warm-started along its own x), so with an ``execution`` of
+several workers (:class:`~engine.execution.Execution`) they are solved in parallel, one
+task per row; ``on_row`` then receives them in completion order.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ import numpy as np
 from engine import theory
 from engine.config import Grid, ModelConfig, NumericsConfig
 from engine.errors import ConfigError, ConvergenceError
+from engine.execution import Execution, Task, run_tasks
 from engine.progress import CancelLike, ProgressFn, check_cancel, null_progress
 from engine.results import Convergence, SRFParams, TheoryRidge, TheorySpectrum, TheoryWeights
 from engine.theory._core import model_data
@@ -167,7 +172,8 @@ OnRow = Callable[[GridRow], None]
 def grid_theory(model: ModelConfig, grid: Grid, numerics: NumericsConfig | None = None, *,
                 quantities: Collection[str] = ("ridge", "baseline"),
                 on_row: OnRow | None = None, progress: ProgressFn | None = None,
-                cancel: CancelLike | None = None) -> GridTheory:
+                cancel: CancelLike | None = None,
+                execution: Execution | None = None) -> GridTheory:
     """The theory at every cell of ``grid`` for ``model``, row by row.
 
     Parameters
@@ -181,11 +187,16 @@ def grid_theory(model: ModelConfig, grid: Grid, numerics: NumericsConfig | None 
         Subset of :data:`GRID_QUANTITIES` (module docstring); at most one of
         ``spectrum`` and ``weights``.
     on_row : callable or None
-        ``on_row(GridRow)`` as each row completes, in order ``iy = 0, 1, ...``.
+        ``on_row(GridRow)`` as each row completes: in order ``iy = 0, 1, ...`` in this
+        process, in completion order on several workers.
     progress : callable or None
         ``progress(fraction, message)`` after every row.
     cancel : CancelToken or None
-        Checked between cells.
+        Checked between cells (on workers: they are stopped, see
+        :func:`engine.execution.run_tasks`).
+    execution : Execution or None
+        Where the rows are solved (None: in this thread, row after row). Worker processes
+        start in about a second: worth it from a few thousand cells.
 
     Returns
     -------
@@ -208,8 +219,10 @@ def grid_theory(model: ModelConfig, grid: Grid, numerics: NumericsConfig | None 
     numerics = numerics or NumericsConfig()
     progress = progress or null_progress
     solver = _RowSolver(model, grid, numerics, asked, cancel)
-    rows = []
     ny = len(grid.y.values)
+    if execution is not None and (execution.worker_count() or 2) > 1 and ny > 1:
+        return _parallel_rows(solver, execution, on_row, progress, cancel)
+    rows = []
     for iy, y in enumerate(grid.y.values):
         check_cancel(cancel)
         row = solver.row(iy, y)
@@ -219,6 +232,46 @@ def grid_theory(model: ModelConfig, grid: Grid, numerics: NumericsConfig | None 
         progress((iy + 1) / ny, f"theory grid: row {iy + 1}/{ny} ({grid.y.param} = "
                                 f"{_fmt(y)})")
     return GridTheory(model=model, grid=grid, quantities=asked, rows=tuple(rows))
+
+
+def _parallel_rows(solver: _RowSolver, execution: Execution, on_row: OnRow | None,
+                   progress: ProgressFn, cancel: CancelLike | None) -> GridTheory:
+    """One task per row on ``execution``'s workers (what rows share is solved first)."""
+    grid = solver.grid
+    ny = len(grid.y.values)
+    shared = solver.shared_baseline(grid.y.values[0])
+    tasks = [Task(grid_row, (solver.model, grid, solver.numerics, solver.quantities, iy,
+                             shared), label=f"theory grid: row {iy + 1}/{ny}")
+             for iy in range(ny)]
+    rows: list[GridRow | None] = [None] * ny
+
+    def on_result(iy: int, row: GridRow) -> None:
+        rows[iy] = row
+        if on_row is not None:
+            on_row(row)
+
+    with execution.open(ny) as executor:
+        run_tasks(executor, tasks, on_result=on_result, progress=progress, cancel=cancel)
+    return GridTheory(model=solver.model, grid=grid, quantities=solver.quantities,
+                      rows=tuple(r for r in rows if r is not None))
+
+
+def grid_row(model: ModelConfig, grid: Grid, numerics: NumericsConfig,
+             quantities: frozenset[str], iy: int,
+             shared_baseline: tuple[list[TheoryRidge | None], list[str | None]] | None = None,
+             *, progress: ProgressFn | None = None,
+             cancel: CancelLike | None = None) -> GridRow:
+    """Row ``iy`` of :func:`grid_theory` on its own (the task of a worker).
+
+    ``shared_baseline`` is the baseline row every row shares (y = ``eta_tilde``), solved
+    once by the caller.
+    """
+    solver = _RowSolver(model, grid, numerics, quantities, cancel)
+    solver._shared_rf = shared_baseline
+    row = solver.row(iy, grid.y.values[iy])
+    if progress is not None:
+        progress(1.0, f"{grid.y.param} = {_fmt(grid.y.values[iy])}")
+    return row
 
 
 def _fmt(v: Any) -> str:
@@ -288,6 +341,14 @@ class _RowSolver:
                 out.append(None)
                 errs.append(str(exc))
         return out, errs
+
+    def shared_baseline(self, y: Any
+                        ) -> tuple[list[TheoryRidge | None], list[str | None]] | None:
+        """The baseline row all rows share (y is ``eta_tilde``), else None."""
+        if "baseline" not in self.quantities or self.py != "eta_tilde":
+            return None
+        first = self.model.with_(**{self.px: self.xs[0], self.py: y})
+        return self._baseline_row(first)
 
     def _baseline_row(self, first: ModelConfig
                       ) -> tuple[list[TheoryRidge | None], list[str | None]]:

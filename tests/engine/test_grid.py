@@ -162,3 +162,15 @@ def test_each_curve_holds_its_own_grid():
     a = np.array(js["curves"][0]["theory"]["test_error"])
     b = np.array(js["curves"][1]["theory"]["test_error"])
     assert not np.allclose(a, b)
+
+
+def test_rows_on_two_workers_equal_rows_in_process():
+    from engine.execution import Execution
+
+    serial = grid_theory(MODEL, GRID, FAST)
+    seen = []
+    parallel = grid_theory(MODEL, GRID, FAST, execution=Execution.local(2),
+                           on_row=lambda row: seen.append(row.iy))
+    assert sorted(seen) == [0, 1, 2]
+    for name in ("test_error", "train_error", "rf_test_error", "gamma"):
+        np.testing.assert_allclose(parallel.array(name), serial.array(name), rtol=1e-12)
