@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from full_jacobian import phi_and_jacobian
 
 from engine.activations import gauss_hermite, hermite_constants
 from engine.config import ALaw, ModelConfig, NumericsConfig
@@ -24,7 +25,7 @@ from engine.theory import (
     tail_curve,
     weights_theory,
 )
-from engine.theory._core import model_data, phi, phi_and_jacobian
+from engine.theory._core import model_data, phi
 from engine.theory.ridge import _traces, solve_at_real_z
 
 PM = ALaw((1.0, -1.0), (0.5, 0.5))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from full_jacobian import phi_and_jacobian
 
 from engine.config import ALaw, ModelConfig, NumericsConfig
 from engine.theory import solve_ridge, solve_spectrum
@@ -20,7 +21,6 @@ from engine.theory._core import (
     initial_guess,
     model_data,
     phi,
-    phi_and_jacobian,
 )
 from engine.theory._reduced import (
     broyden_update,
