@@ -323,7 +323,7 @@ class _RowSolver:
         """Ridge along x from ``first`` (warm-started); cell by cell if it fails."""
         try:
             curve = theory.learning_curve(first, self.px, self.xs, self.numerics,
-                                          cancel=self.cancel)
+                                          cancel=self.cancel, errors_only=True)
             return list(curve), [None] * len(self.xs)
         except ConvergenceError:
             pass
@@ -334,7 +334,7 @@ class _RowSolver:
             check_cancel(self.cancel)
             try:
                 warm = theory.solve_ridge(first.with_(**{self.px: x}), self.numerics,
-                                          warm=warm)
+                                          warm=warm, errors_only=True)
                 out.append(warm)
                 errs.append(None)
             except ConvergenceError as exc:
@@ -361,7 +361,8 @@ class _RowSolver:
         if self.px == "eta_tilde":
             check_cancel(self.cancel)
             try:
-                rf = theory.solve_ridge(first.with_(eta_tilde=0.0), self.numerics)
+                rf = theory.solve_ridge(first.with_(eta_tilde=0.0), self.numerics,
+                                        errors_only=True)
                 return [rf] * nx, [None] * nx
             except ConvergenceError as exc:
                 return [None] * nx, [str(exc)] * nx

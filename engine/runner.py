@@ -166,16 +166,18 @@ def theory_point(model: ModelConfig, numerics: NumericsConfig, quantities: froze
 
 def ridge_along(model: ModelConfig, param: str, values: Sequence[Any],
                 numerics: NumericsConfig, *, progress: ProgressFn | None = None,
-                cancel: CancelLike | None = None
+                cancel: CancelLike | None = None, errors_only: bool = False
                 ) -> list[TheoryRidge | None] | None:
     """Ridge theory of ``model`` along ``param`` (warm-started :func:`learning_curve`).
 
     Returns None when the curve does not converge somewhere: the caller then solves
     point by point, which pins the failure to its value and keeps the other points.
+    ``errors_only`` skips the learned function and the weak-direction check.
     """
     try:
         return list(theory.learning_curve(model, param, list(values), numerics,
-                                          progress=progress, cancel=cancel))
+                                          progress=progress, cancel=cancel,
+                                          errors_only=errors_only))
     except ConvergenceError:
         return None
 

@@ -9,7 +9,8 @@ a figure and the data file written next to it hold the same numbers:
   weights, ridge errors, expressivity), and the *extras* some views add (spectra at a
   few ``eta_tilde`` for the tail, a learning curve against ``alpha`` when the run does
   not sweep it, the learned function at a few ``eta_tilde``). It reports its stages,
-  so a front end can draw the first ones while the others compute.
+  so a front end can draw the first ones while the others compute; a grid
+  (``run.grid``) also reports each row of its cells as it is solved.
 - :func:`theory_views` and :func:`simulation_views` turn a :class:`TheoryBundle` and a
   simulated :class:`~engine.results.RunResult` into the data of each view: theory
   lines, histograms, seed means and standard deviations, outlier positions. They are
@@ -34,9 +35,10 @@ import numpy as np
 
 from engine import theory
 from engine.cache import ResultCache
-from engine.config import Config, ModelConfig, NumericsConfig
+from engine.config import Config, Grid, ModelConfig, NumericsConfig
 from engine.errors import ConvergenceError
 from engine.execution import Execution
+from engine.grids import spectral_summary
 from engine.progress import CancelLike, ProgressFn, check_cancel, null_progress, sub_progress
 from engine.results import CurveResult, PointResult, RunResult, SimSeed
 from engine.runner import ALL_QUANTITIES, TheoryLog, ridge_along, run_theory, theory_point
@@ -117,7 +119,8 @@ class TheoryBundle:
     warnings : tuple of str
         Extras that could not be computed, and theory failures, in words.
     stage : str
-        The last stage done: ``"run"``, ``"snapshot"`` or ``"extras"``.
+        The last stage done: ``"row"`` (a grid, partly solved), ``"run"``,
+        ``"snapshot"`` or ``"extras"``.
     """
 
     config: Config
@@ -149,7 +152,8 @@ def _snapshot(config: Config, run: RunResult, log: TheoryLog, progress: Progress
     """Every curve at the parameters on screen, with every theory quantity.
 
     A run without sweep already holds these points: only what its kind left out is
-    added (the weights of a spectrum run, the spectra of an errors run).
+    added (the weights of a spectrum run, the spectra of an errors run). A grid's cells
+    are other parameters: the snapshot is solved at the panel's.
     """
     out = []
     models = config.curve_models()
@@ -157,7 +161,8 @@ def _snapshot(config: Config, run: RunResult, log: TheoryLog, progress: Progress
         check_cancel(cancel)
         where = f"curve {ci + 1}/{len(models)}" + (f" ({label})" if label else "")
         stage = sub_progress(progress, ci / len(models), (ci + 1) / len(models))
-        have = run.curves[ci].points[0] if config.run.sweep is None else None
+        have = (run.curves[ci].points[0]
+                if config.run.sweep is None and config.run.grid is None else None)
         if have is None:
             fields_ = theory_point(model, config.numerics, ALL_QUANTITIES, where, log,
                                    progress=stage, cancel=cancel)
@@ -220,13 +225,14 @@ def _ridge_errors(model: ModelConfig, alphas: np.ndarray, numerics: NumericsConf
     theory fails: a gap in the curve, not a missing curve)."""
     cols = []
     for m in (model, model.with_(eta_tilde=0.0)):
-        along = ridge_along(m, "alpha", alphas, numerics, cancel=cancel)
+        along = ridge_along(m, "alpha", alphas, numerics, cancel=cancel, errors_only=True)
         if along is None:
             along = []
             for a in alphas:
                 check_cancel(cancel)
                 try:
-                    along.append(theory.solve_ridge(m.with_(alpha=float(a)), numerics))
+                    along.append(theory.solve_ridge(m.with_(alpha=float(a)), numerics,
+                                                    errors_only=True))
                 except ConvergenceError:
                     along.append(None)
         cols.append(along)
@@ -278,6 +284,25 @@ def _learned(config: Config, warnings_: list[str],
     return tuple(out)
 
 
+def _row_stages(config: Config, on_stage: StageFn | None
+                ) -> Callable[[int, int, PointResult], None] | None:
+    """An ``on_point`` of :func:`run_theory` reporting a ``"row"`` stage after each row
+    of a grid's cells (the heatmap fills as the rows come), or None."""
+    grid = config.run.grid
+    if grid is None or on_stage is None:
+        return None
+    nx = len(grid.x.values)
+    done: dict[tuple[int, int], PointResult] = {}
+
+    def on_point(curve: int, index: int, point: PointResult) -> None:
+        done[(curve, index)] = point
+        if index % nx == nx - 1:
+            on_stage("row", TheoryBundle(config=config, run=partial_result(config, done),
+                                         stage="row"))
+
+    return on_point
+
+
 def compute_theory(config: Config, *, progress: ProgressFn | None = None,
                    cancel: CancelLike | None = None, on_stage: StageFn | None = None,
                    run: RunResult | None = None, extras: bool = True) -> TheoryBundle:
@@ -289,7 +314,8 @@ def compute_theory(config: Config, *, progress: ProgressFn | None = None,
     progress, cancel
         ``progress(fraction, message)``; a cancel token checked between stages.
     on_stage : callable, optional
-        ``on_stage(stage, bundle)`` after each stage: ``"run"`` (the run's points; only
+        ``on_stage(stage, bundle)`` after each stage: ``"row"`` (a grid: after each row
+        of cells, the run so far in ``bundle.run``), ``"run"`` (the run's points; only
         when the snapshot needs its own solves), ``"snapshot"`` and ``"extras"``.
     run : RunResult, optional
         A result that already holds the theory of the run's points (the command line's
@@ -306,7 +332,8 @@ def compute_theory(config: Config, *, progress: ProgressFn | None = None,
     progress = progress or null_progress
     log = TheoryLog()
     if run is None:
-        run = run_theory(config, progress=sub_progress(progress, 0.0, 0.35), cancel=cancel)
+        run = run_theory(config, progress=sub_progress(progress, 0.0, 0.35), cancel=cancel,
+                         on_point=_row_stages(config, on_stage))
     bundle = TheoryBundle(config=config, run=run, stage="run")
     if on_stage is not None and config.run.sweep is not None:
         on_stage("run", bundle)  # drawn at once: the snapshot may take seconds (K = 4)
@@ -891,6 +918,328 @@ class LearnedFunctionView(View):
         return out
 
 
+# --------------------------------------------------------------------------- phase diagram
+
+#: Quantities of the phase diagram, in the order the plot offers them.
+PHASE_QUANTITIES = ("test_error", "train_error", "gain", "edge_right", "n_outliers",
+                    "outlier_max", "gamma")
+#: Those a simulation gives at every cell (seed mean and standard deviation).
+PHASE_SIM_QUANTITIES = ("test_error", "train_error", "gain")
+#: Quantities whose sign matters: a colour range symmetric about 0.
+PHASE_SIGNED = frozenset({"gain"})
+#: What a layer of the map shows: the theory, or the seed mean or spread of a simulation.
+PHASE_SOURCES = ("theory", "mean", "spread")
+#: Steps equal to this relative tolerance make an axis linear (or, in log, geometric).
+AXIS_STEP_RTOL = 0.02
+
+
+def _axis_scale(values: tuple[Any, ...]) -> str:
+    """``"linear"`` (equal steps), ``"log"`` (equal ratios) or ``"index"`` (neither, one
+    value, or the large-batch limit ``None``: cells at 0, 1, 2 … labelled by value)."""
+    if len(values) < 2 or any(v is None for v in values):
+        return "index"
+    a = np.asarray(values, dtype=float)
+    for scale, coords in (("linear", a), ("log", np.log10(a) if np.all(a > 0) else None)):
+        if coords is None:
+            continue
+        steps = np.diff(coords)
+        if np.all(steps > 0) and np.allclose(steps, steps.mean(), rtol=AXIS_STEP_RTOL, atol=0):
+            return scale
+    return "index"
+
+
+@dataclass(frozen=True)
+class PhaseAxis:
+    """One axis of a phase diagram, placed for drawing.
+
+    The plot's coordinate is the value on a ``"linear"`` axis, ``log10`` of it on a
+    ``"log"`` axis (values in geometric progression) and the cell's index on an
+    ``"index"`` axis (uneven steps, or ``alpha0 = None``: ticks name the values). Cells
+    are equal in that coordinate: ``edges`` (one more than ``values``) bound them.
+    """
+
+    param: str
+    values: tuple[Any, ...]
+    scale: str
+    centres: np.ndarray
+    edges: np.ndarray
+
+    @classmethod
+    def of(cls, param: str, values: tuple[Any, ...]) -> PhaseAxis:
+        scale = _axis_scale(values)
+        n = len(values)
+        if scale == "index":
+            centres = np.arange(n, dtype=float)
+        else:
+            a = np.asarray(values, dtype=float)
+            ends = np.log10(a[[0, -1]]) if scale == "log" else a[[0, -1]]
+            centres = np.linspace(ends[0], ends[1], n)  # equal cells (steps equal to 2 %)
+        half = 0.5 * (centres[1] - centres[0]) if n > 1 else 0.5
+        edges = np.append(centres - half, centres[-1] + half)
+        return cls(param, tuple(values), scale, centres, edges)
+
+    def coordinate(self, value: Any) -> float | None:
+        """The plot coordinate of a parameter value (None: off this axis)."""
+        if self.scale == "index":
+            for i, v in enumerate(self.values):
+                if v == value or (v is not None and value is not None
+                                  and math.isclose(float(v), float(value), rel_tol=1e-9)):
+                    return float(i)
+            return None
+        if value is None:
+            return None
+        value = float(value)
+        if self.scale == "log":
+            return math.log10(value) if value > 0 else None
+        return value
+
+    def index_at(self, coordinate: float) -> int | None:
+        """The cell under a plot coordinate, or None outside the map."""
+        if not math.isfinite(coordinate):
+            return None
+        step = (self.edges[-1] - self.edges[0]) / len(self.values)
+        i = math.floor((coordinate - self.edges[0]) / step)
+        return i if 0 <= i < len(self.values) else None
+
+    def numbers(self) -> np.ndarray:
+        """The values as floats (NaN for the large-batch limit)."""
+        return _param_values(self.values)
+
+
+@dataclass(frozen=True)
+class PhaseTheory:
+    """The theory of one curve at every cell: ``values[q]`` is ``(ny, nx)`` for each of
+    :data:`PHASE_QUANTITIES` and ``rf_test_error`` (NaN: not computed yet, not computed
+    for this run kind, or not converged). ``rows_done`` rows are complete."""
+
+    curve: int
+    label: str
+    values: Mapping[str, np.ndarray]
+    rows_done: int
+    failures: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PhaseSim:
+    """One simulated model of one curve: seed mean and standard deviation at every cell.
+
+    ``mean`` and ``std`` hold ``test_error``, ``train_error`` and, when the grid has
+    cells at ``eta_tilde = 0`` (an axis of ``eta_tilde`` through 0), ``gain`` against
+    those simulated random features, seed by seed. Otherwise the gain is taken against
+    the theory's baseline (:meth:`PhaseView.layer`). ``n_seeds`` counts the seeds with a
+    value at each cell.
+    """
+
+    curve: int
+    label: str
+    model: str
+    n_seeds: np.ndarray
+    mean: Mapping[str, np.ndarray]
+    std: Mapping[str, np.ndarray]
+
+    @property
+    def simulated_baseline(self) -> bool:
+        return "gain" in self.mean
+
+
+@dataclass(frozen=True)
+class PhaseLayer:
+    """What the plot draws for one choice of quantity, source, curve and model.
+
+    Attributes
+    ----------
+    values : ndarray
+        ``(ny, nx)``, NaN where there is nothing (drawn transparent).
+    levels : (float, float) or None
+        The colour range: finite minimum and maximum (symmetric about 0 for a signed
+        quantity; widened when flat); None when no cell is finite.
+    contour : ndarray or None
+        The block of rows and columns holding every finite cell, its gaps filled by the
+        nearest finite cell, for an isocurve (None below 2 x 2 cells).
+    contour_origin : (int, int)
+        ``(iy, ix)`` of the block's first cell.
+    spread, n_seeds : ndarray or None
+        For a seed mean: the standard deviation and the number of seeds at each cell.
+    baseline : str
+        For the gain: ``"theory"`` or ``"simulated"`` random features; else ``""``.
+    """
+
+    quantity: str
+    source: str
+    values: np.ndarray
+    levels: tuple[float, float] | None
+    contour: np.ndarray | None
+    contour_origin: tuple[int, int]
+    spread: np.ndarray | None = None
+    n_seeds: np.ndarray | None = None
+    baseline: str = ""
+
+
+def _levels(values: np.ndarray, signed: bool) -> tuple[float, float] | None:
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return None
+    lo, hi = float(finite.min()), float(finite.max())
+    if signed:
+        top = max(abs(lo), abs(hi))
+        lo, hi = -top, top
+    if hi - lo <= 1e-12 * max(abs(lo), abs(hi), 1.0):
+        pad = 0.5 if abs(hi) < 1.0 else 0.05 * abs(hi)  # a flat map still has a colour bar
+        lo, hi = lo - pad, hi + pad
+    return lo, hi
+
+
+def _contour_field(values: np.ndarray) -> tuple[np.ndarray | None, tuple[int, int]]:
+    """The finite block of ``values`` with its gaps filled by the nearest finite cell.
+
+    An isocurve through NaN would be drawn along every border of the computed region
+    (a map that is still filling, a failed cell); filling the gaps keeps it to the data.
+    """
+    finite = np.isfinite(values)
+    rows, cols = np.flatnonzero(finite.any(axis=1)), np.flatnonzero(finite.any(axis=0))
+    if rows.size < 2 or cols.size < 2:
+        return None, (0, 0)
+    block = values[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    gaps = ~np.isfinite(block)
+    if gaps.any():
+        from scipy.ndimage import distance_transform_edt
+
+        iy, ix = distance_transform_edt(gaps, return_distances=False, return_indices=True)
+        block = block[iy, ix]
+    return np.array(block, dtype=float), (int(rows[0]), int(cols[0]))
+
+
+@dataclass(frozen=True)
+class PhaseView(View):
+    """A heatmap over the two parameters of ``run.grid`` (empty without a grid).
+
+    ``x`` and ``y`` place the cells (:class:`PhaseAxis`); ``theory`` holds every
+    quantity per curve, ``sims`` the simulated seed statistics; ``current`` is where the
+    panel's parameters sit on the map, in plot coordinates (None: off the map). The
+    theory computes the errors for ``kind = "errors"`` and the spectral summaries (right
+    edge, outliers) for ``"spectrum"`` and ``"weights"``; ``gamma`` always.
+    """
+
+    name: ClassVar[str] = "phase"
+    SIM_FIELDS: ClassVar[tuple[str, ...]] = ("sims",)
+
+    x: PhaseAxis | None = None
+    y: PhaseAxis | None = None
+    kind: str = "errors"
+    current: tuple[float, float] | None = None
+    theory: tuple[PhaseTheory, ...] = ()
+    sims: tuple[PhaseSim, ...] = ()
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(ny, nx)`` (``(0, 0)`` without a grid)."""
+        if self.x is None or self.y is None:
+            return 0, 0
+        return len(self.y.values), len(self.x.values)
+
+    def curves(self) -> list[tuple[int, str]]:
+        """``(index, label)`` of the curves drawn (theory or simulation)."""
+        seen: dict[int, str] = {}
+        for item in (*self.theory, *self.sims):
+            seen.setdefault(item.curve, item.label)
+        return sorted(seen.items())
+
+    def models(self, curve: int = 0) -> list[str]:
+        """The simulated models of a curve (network first)."""
+        return [s.model for s in self.sims if s.curve == curve]
+
+    def _theory(self, curve: int) -> PhaseTheory | None:
+        return next((t for t in self.theory if t.curve == curve), None)
+
+    def _sim(self, curve: int, model: str) -> PhaseSim | None:
+        return next((s for s in self.sims if s.curve == curve and s.model == model), None)
+
+    def layer(self, quantity: str, source: str = "theory", *, curve: int = 0,
+              model: str = "network") -> PhaseLayer | None:
+        """The map of ``quantity`` from ``source`` (:data:`PHASE_SOURCES`), or None when
+        there is no such layer (no grid, no simulation, a quantity only the theory has).
+
+        A simulated gain is against the simulated random features when the grid has them
+        (``PhaseSim.simulated_baseline``), else against the theory's baseline: the seed
+        mean of the test error subtracted from the theory's ``rf_test_error``, with the
+        test error's spread.
+        """
+        if quantity not in PHASE_QUANTITIES or source not in PHASE_SOURCES:
+            raise KeyError(f"no phase layer {quantity!r} from {source!r}")
+        spread = n_seeds = None
+        baseline = ""
+        if source == "theory":
+            th = self._theory(curve)
+            if th is None:
+                return None
+            values = th.values[quantity]
+            baseline = "theory" if quantity == "gain" else ""
+        else:
+            sim = self._sim(curve, model)
+            if sim is None or quantity not in PHASE_SIM_QUANTITIES:
+                return None
+            mean, std, baseline = self._sim_stats(sim, quantity, curve)
+            if mean is None:
+                return None
+            values, spread, n_seeds = (mean if source == "mean" else std), std, sim.n_seeds
+        signed = quantity in PHASE_SIGNED and source != "spread"
+        contour, origin = _contour_field(values)
+        return PhaseLayer(quantity, source, values, _levels(values, signed), contour, origin,
+                          spread, n_seeds, baseline)
+
+    def _sim_stats(self, sim: PhaseSim, quantity: str, curve: int
+                   ) -> tuple[np.ndarray | None, np.ndarray | None, str]:
+        if quantity != "gain":
+            return sim.mean[quantity], sim.std[quantity], ""
+        if sim.simulated_baseline:
+            return sim.mean["gain"], sim.std["gain"], "simulated"
+        th = self._theory(curve)
+        if th is None:
+            return None, None, ""
+        return th.values["rf_test_error"] - sim.mean["test_error"], sim.std["test_error"], \
+            "theory"
+
+    def cell_at(self, cx: float, cy: float) -> tuple[int, int] | None:
+        """``(ix, iy)`` of the cell under the plot coordinates ``(cx, cy)``, or None."""
+        if self.x is None or self.y is None:
+            return None
+        ix, iy = self.x.index_at(cx), self.y.index_at(cy)
+        return None if ix is None or iy is None else (ix, iy)
+
+    def cell_parameters(self, ix: int, iy: int) -> tuple[tuple[str, Any], tuple[str, Any]]:
+        """``((x param, value), (y param, value))`` of cell ``(ix, iy)``."""
+        assert self.x is not None and self.y is not None
+        return (self.x.param, self.x.values[ix]), (self.y.param, self.y.values[iy])
+
+    def tables(self) -> dict[str, Table]:
+        """One row per cell (``iy``, ``ix``, the two parameters), a column per quantity:
+        ``theory[_label]`` and ``sim_<model>[_label]`` (seed mean, standard deviation, and
+        the gain's baseline: 1 simulated ``eta_tilde = 0``, 0 the theory's)."""
+        if self.x is None or self.y is None:
+            return {}
+        ny, nx = self.shape
+        iy, ix = np.divmod(np.arange(ny * nx), nx)
+        head = ["iy", "ix", self.x.param, self.y.param]
+        cells = [iy, ix, self.x.numbers()[ix], self.y.numbers()[iy]]
+        out: dict[str, Table] = {}
+        for t in self.theory:
+            names = [*PHASE_QUANTITIES, "rf_test_error"]
+            out[f"theory{_suffix(t.label)}"] = _columns(
+                head + names, *cells, *(t.values[q].ravel() for q in names))
+        for s in self.sims:
+            cols, names = [s.n_seeds.ravel()], ["n_seeds"]
+            for q in PHASE_SIM_QUANTITIES:
+                layer = self.layer(q, "mean", curve=s.curve, model=s.model)
+                mean = layer.values if layer is not None else np.full((ny, nx), math.nan)
+                std = layer.spread if layer is not None else np.full((ny, nx), math.nan)
+                cols += [mean.ravel(), std.ravel()]
+                names += [f"{q}_mean", f"{q}_std"]
+            cols.append(np.full(ny * nx, 1.0 if s.simulated_baseline else 0.0))
+            names.append("gain_baseline (1 simulated eta_tilde = 0, 0 theory)")
+            out[f"sim_{s.model}{_suffix(s.label)}"] = _columns(head + names, *cells, *cols)
+        return out
+
+
 # --------------------------------------------------------------------------- all views
 
 
@@ -908,11 +1257,12 @@ class Views:
     weights: WeightsView = field(default_factory=WeightsView)
     expressivity: ExpressivityView = field(default_factory=ExpressivityView)
     learned_function: LearnedFunctionView = field(default_factory=LearnedFunctionView)
+    phase: PhaseView = field(default_factory=PhaseView)
     seeds: tuple[int, ...] = ()
 
     #: The view fields, in the app's tab order.
     NAMES: ClassVar[tuple[str, ...]] = ("spectrum", "tail", "learning_curves", "weights",
-                                        "expressivity", "learned_function")
+                                        "expressivity", "learned_function", "phase")
 
     def view(self, name: str) -> View:
         """The view called ``name`` (one of :attr:`NAMES`)."""
@@ -1077,13 +1427,79 @@ def _learned_theory(bundle: TheoryBundle) -> LearnedFunctionView:
     return LearnedFunctionView(theory=tuple(lines), target=target)
 
 
+def _phase_frame(config: Config) -> PhaseView:
+    """The axes of ``run.grid`` and where the panel's parameters sit on them (no data)."""
+    grid = config.run.grid
+    if grid is None:
+        return PhaseView()
+    x = PhaseAxis.of(grid.x.param, grid.x.values)
+    y = PhaseAxis.of(grid.y.param, grid.y.values)
+    cx = x.coordinate(getattr(config.model, grid.x.param))
+    cy = y.coordinate(getattr(config.model, grid.y.param))
+    return PhaseView(x=x, y=y, kind=config.run.kind,
+                     current=(cx, cy) if cx is not None and cy is not None else None)
+
+
+def _grid_cells(config: Config, points: Iterable[PointResult]
+                ) -> list[tuple[int, int, PointResult]]:
+    """``(iy, ix, point)`` of a curve's grid points, placed by their value ``(x, y)``: a
+    partial result holds only the points done, in any order."""
+    grid = config.run.grid
+    assert grid is not None
+    nx = len(grid.x.values)
+    free: dict[tuple[Any, Any], list[int]] = {}
+    for i, cell in enumerate(grid.cells()):
+        free.setdefault(cell, []).append(i)
+    out = []
+    for p in points:
+        slots = free.get(tuple(p.value)) if p.value is not None else None
+        if slots:
+            iy, ix = divmod(slots.pop(0), nx)
+            out.append((iy, ix, p))
+    return out
+
+
+def _phase_curve(config: Config, ci: int, curve: CurveResult) -> PhaseTheory:
+    """Every theory quantity of one curve's grid as ``(ny, nx)`` arrays."""
+    assert config.run.grid is not None
+    ny, nx = config.run.grid.shape
+    values = {q: np.full((ny, nx), math.nan) for q in (*PHASE_QUANTITIES, "rf_test_error")}
+    failures = []
+    cells = _grid_cells(config, curve.points)
+    for iy, ix, p in cells:
+        if p.theory_ridge is not None:
+            values["test_error"][iy, ix] = p.theory_ridge.test_error
+            values["train_error"][iy, ix] = p.theory_ridge.train_error
+        if p.theory_ridge_rf is not None:
+            values["rf_test_error"][iy, ix] = p.theory_ridge_rf.test_error
+        if p.srf_params is not None:
+            values["gamma"][iy, ix] = p.srf_params.gamma
+        summary = spectral_summary(p.theory_spectrum or p.theory_weights)
+        if summary is not None:
+            for q, v in zip(("edge_right", "n_outliers", "outlier_max"), summary, strict=True):
+                values[q][iy, ix] = v
+        if p.theory_error:
+            failures.append(p.theory_error)
+    values["gain"] = values["rf_test_error"] - values["test_error"]
+    return PhaseTheory(ci, curve.label, values, rows_done=len(cells) // nx,
+                       failures=tuple(failures))
+
+
+def _phase_theory(bundle: TheoryBundle) -> PhaseView:
+    view = _phase_frame(bundle.config)
+    if view.x is None or bundle.run is None:
+        return view
+    return replace(view, theory=tuple(_phase_curve(bundle.config, ci, c)
+                                      for ci, c in enumerate(bundle.run.curves)))
+
+
 def theory_views(bundle: TheoryBundle) -> Views:
     """The theory half of every view (the simulation fields empty)."""
     return Views(config=bundle.config, spectrum=_spectrum_theory(bundle),
                  tail=_tail_theory(bundle), learning_curves=_learning_theory(bundle),
                  weights=_weights_theory(bundle),
                  expressivity=_expressivity_theory(bundle),
-                 learned_function=_learned_theory(bundle))
+                 learned_function=_learned_theory(bundle), phase=_phase_theory(bundle))
 
 
 # =========================================================================== simulation -> views
@@ -1093,12 +1509,15 @@ def selected_points(result: RunResult, config: Config) -> list[tuple[int, str, P
     """One simulated point per curve: the one at the parameters on screen.
 
     With a sweep, the point whose value is nearest the model's own value of the swept
-    parameter (the value in the panel); without one, the curve's only point.
+    parameter (the value in the panel); with a grid, the cell nearest the panel's values
+    of its two parameters (each distance relative to its axis' span); without either,
+    the curve's only point.
     """
     out = []
     target = None
     if result.sweep_param is not None:
         target = getattr(config.model, result.sweep_param, None)
+    grid = result.config.run.grid
     for ci, curve in enumerate(result.curves):
         present = [p for p in curve.points if p.sims]
         if not present:
@@ -1106,8 +1525,25 @@ def selected_points(result: RunResult, config: Config) -> list[tuple[int, str, P
         best = present[0]
         if target is not None and len(present) > 1:
             best = min(present, key=lambda p: _distance(p.value, target))
+        elif grid is not None and len(present) > 1:
+            best = min(present, key=_grid_distance(grid, config.model))
         out.append((ci, curve.label, best))
     return out
+
+
+def _grid_distance(grid: Grid, model: ModelConfig) -> Callable[[PointResult], float]:
+    """Distance of a grid point to the model's values of the grid's parameters."""
+    axes = []
+    for axis in (grid.x, grid.y):
+        numbers = [float(v) for v in axis.values if v is not None]
+        span = max(numbers) - min(numbers) if numbers else 0.0
+        axes.append((getattr(model, axis.param), span if span > 0 else 1.0))
+
+    def distance(point: PointResult) -> float:
+        return sum(_distance(v, target) / span
+                   for v, (target, span) in zip(point.value, axes, strict=True))
+
+    return distance
 
 
 def _distance(value: Any, target: Any) -> float:
@@ -1273,6 +1709,66 @@ def _learned_sims(points: list[tuple[int, str, PointResult]], config: Config
     return tuple(out)
 
 
+def _seed_mean_std(per_seed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation (``ddof = 1``; 0 for one seed) over axis 0, NaN
+    ignored (a seed not simulated yet); NaN where no seed has a value."""
+    ok = np.isfinite(per_seed)
+    n = ok.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(ok, per_seed, 0.0).sum(axis=0) / n
+        dev = np.where(ok, per_seed - mean, 0.0)
+        std = np.sqrt((dev * dev).sum(axis=0) / (n - 1))
+    mean = np.where(n > 0, mean, math.nan)
+    return mean, np.where(n >= 2, std, np.where(n == 1, 0.0, math.nan))
+
+
+def _simulated_baseline(test: np.ndarray, config: Config) -> np.ndarray | None:
+    """The simulated test error at ``eta_tilde = 0`` for every cell and seed (the row or
+    column of the grid's ``eta_tilde`` axis at 0), or None when the grid has none."""
+    grid = config.run.grid
+    assert grid is not None
+    for axis, dim in ((grid.y, 1), (grid.x, 2)):
+        if axis.param == "eta_tilde" and 0.0 in axis.values:
+            at_zero = np.take(test, [axis.values.index(0.0)], axis=dim)
+            return np.broadcast_to(at_zero, test.shape)
+    return None
+
+
+def _phase_sims(result: RunResult, config: Config) -> tuple[PhaseSim, ...]:
+    """Seed statistics of every simulated model at every cell of the grid."""
+    grid = config.run.grid
+    if grid is None or result.config.run.grid is None:
+        return ()
+    seeds = sorted({s.seed for c in result.curves for p in c.points
+                    for ss in p.sims.values() for s in ss})
+    slot = {seed: k for k, seed in enumerate(seeds)}
+    ny, nx = grid.shape
+    out = []
+    for ci, curve in enumerate(result.curves):
+        cells = _grid_cells(config, curve.points)
+        models = sorted({m for _, _, p in cells for m in p.sims},
+                        key=lambda m: (m != "network", m))
+        for model in models:
+            per_seed = {q: np.full((len(seeds), ny, nx), math.nan)
+                        for q in ("test_error", "train_error")}
+            for iy, ix, p in cells:
+                for s in p.sims.get(model, ()):
+                    for q, a in per_seed.items():
+                        v = getattr(s, q)
+                        a[slot[s.seed], iy, ix] = math.nan if v is None else v
+            base = _simulated_baseline(per_seed["test_error"], config)
+            if base is not None:
+                # seed by seed: the same seed's random features, not another draw
+                per_seed["gain"] = base - per_seed["test_error"]
+            stats = {q: _seed_mean_std(a) for q, a in per_seed.items()}
+            out.append(PhaseSim(
+                ci, curve.label, model,
+                n_seeds=np.isfinite(per_seed["test_error"]).sum(axis=0),
+                mean={q: m for q, (m, _) in stats.items()},
+                std={q: s for q, (_, s) in stats.items()}))
+    return tuple(out)
+
+
 def simulation_views(result: RunResult, config: Config | None = None) -> Views:
     """The simulation half of every view (the theory fields empty).
 
@@ -1281,7 +1777,8 @@ def simulation_views(result: RunResult, config: Config | None = None) -> Views:
     """
     config = config or result.config
     points = selected_points(result, config)
-    sims, param = _learning_sims(result)
+    # a grid's errors are drawn on the phase diagram, not against one parameter
+    sims, param = _learning_sims(result) if result.config.run.grid is None else ((), "alpha")
     seeds = sorted({s.seed for c in result.curves for p in c.points
                     for ss in p.sims.values() for s in ss})
     return Views(config=config,
@@ -1290,12 +1787,15 @@ def simulation_views(result: RunResult, config: Config | None = None) -> Views:
                  learning_curves=LearningCurveView(sims=sims, sim_param=param),
                  weights=WeightsView(sims=_weights_sims(points)),
                  learned_function=LearnedFunctionView(sims=_learned_sims(points, config)),
+                 phase=replace(_phase_frame(config), sims=_phase_sims(result, config)),
                  seeds=tuple(seeds))
 
 
 def combine(theory_half: Views | None, sim_half: Views | None, config: Config) -> Views:
     """Every view with the theory of ``theory_half`` and the simulation of ``sim_half``."""
-    base = theory_half if theory_half is not None else Views(config=config)
+    # without theory the phase diagram still needs the grid's axes
+    base = (theory_half if theory_half is not None
+            else Views(config=config, phase=_phase_frame(config)))
     if sim_half is None:
         return replace(base, config=config, seeds=())
     changes: dict[str, Any] = {}
@@ -1410,21 +1910,41 @@ class SimulationUpdate:
     done: bool
 
 
+def reusable_run(previous: TheoryBundle | None, config: Config) -> RunResult | None:
+    """The grid theory of ``previous`` when it is also ``config``'s, else None.
+
+    A grid's cells set both of its parameters, so moving the panel's values of them (a
+    click on the phase diagram loads a cell) leaves every cell as it was: the grid,
+    seconds of solving, need not be solved again; only the snapshot at the new panel
+    values is. The previous run must be complete (its snapshot stage reached), of the
+    same kind and numerics, on the same points.
+    """
+    if previous is None or previous.run is None or config.run.grid is None \
+            or previous.stage not in ("snapshot", "extras"):
+        return None
+    old = previous.config
+    if old.run.kind != config.run.kind or old.numerics != config.numerics \
+            or not simulation_matches(old, config):
+        return None
+    return replace(previous.run, config=config)
+
+
 def live_theory(config: Config, *, progress: ProgressFn | None = None,
                 cancel: CancelLike | None = None,
                 on_stage: Callable[[str, TheoryUpdate], None] | None = None,
-                extras: bool = True) -> TheoryUpdate:
+                extras: bool = True, previous: TheoryBundle | None = None) -> TheoryUpdate:
     """:func:`compute_theory` with the views of every stage built as it arrives.
 
     Meant for a worker thread: the views (numerics included) are computed there, so a
-    front end only has to draw them.
+    front end only has to draw them. ``previous`` is the last theory drawn: its grid is
+    reused when it is this configuration's (:func:`reusable_run`).
     """
     def stage(name: str, bundle: TheoryBundle) -> None:
         if on_stage is not None:
             on_stage(name, TheoryUpdate(bundle, theory_views(bundle)))
 
     bundle = compute_theory(config, progress=progress, cancel=cancel, on_stage=stage,
-                            extras=extras)
+                            extras=extras, run=reusable_run(previous, config))
     return TheoryUpdate(bundle, theory_views(bundle))
 
 

@@ -26,7 +26,8 @@ CURVE_PARAMS = ("alpha", "lam", "eta_tilde", "beta", "alpha0", "noise", "d")
 
 def learning_curve(model: ModelConfig, param: str, values: Any,
                    numerics: NumericsConfig | None = None, *,
-                   progress: ProgressFn | None = None, cancel=None) -> tuple[TheoryRidge, ...]:
+                   progress: ProgressFn | None = None, cancel=None,
+                   errors_only: bool = False) -> tuple[TheoryRidge, ...]:
     """Ridge theory along one parameter, warm-started from point to point.
 
     Parameters
@@ -39,6 +40,8 @@ def learning_curve(model: ModelConfig, param: str, values: Any,
     numerics : NumericsConfig, optional
     progress, cancel
         Reported / checked after every point.
+    errors_only : bool
+        Errors and order parameters only (see :func:`solve_ridge`).
 
     Returns
     -------
@@ -63,7 +66,7 @@ def learning_curve(model: ModelConfig, param: str, values: Any,
         check_cancel(cancel)
         m = model.with_(**{param: v})
         try:
-            r = solve_ridge(m, numerics, warm=prev)
+            r = solve_ridge(m, numerics, warm=prev, errors_only=errors_only)
         except ConvergenceError as exc:
             raise ConvergenceError(f"learning curve at {param} = {v}: {exc}") from exc
         out.append(r)

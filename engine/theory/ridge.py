@@ -250,7 +250,7 @@ def _errors_parts(D: ModelData, Gm: np.ndarray, cv: np.ndarray, Dblk: np.ndarray
 
 
 def solve_ridge(model: ModelConfig, numerics: NumericsConfig | None = None, *,
-                warm: TheoryRidge | None = None) -> TheoryRidge:
+                warm: TheoryRidge | None = None, errors_only: bool = False) -> TheoryRidge:
     """Asymptotic ridge errors (docs/model.md#ridge-errors), any K, large or finite batch.
 
     Parameters
@@ -261,6 +261,11 @@ def solve_ridge(model: ModelConfig, numerics: NumericsConfig | None = None, *,
         ``q_kappa`` (kappa grid), ``q_inner``, ``q2`` (second grid when gamma < 1), ``tol``.
     warm : TheoryRidge, optional
         A previous solution (same law of ``a``) whose ``g, tau`` start Newton.
+    errors_only : bool
+        Only the errors and order parameters: no learned function (``kappa``,
+        ``learned_function`` and ``target`` are empty) and no weak-direction check (no
+        ``warnings``). Grids and automatic learning curves need no more, and the check
+        is about half the cost of a point.
 
     Returns
     -------
@@ -284,8 +289,8 @@ def solve_ridge(model: ModelConfig, numerics: NumericsConfig | None = None, *,
     with stage(STAGE):
         D = model_data(model, numerics)
         x, n_iter, resid = _fixed_point(model, D, numerics, warm)
-        out = _errors(model, D, numerics, x)
-        out["warnings"] = _weak_directions(model, D, numerics)
+        out = _errors(model, D, numerics, x, learned=not errors_only)
+        out["warnings"] = () if errors_only else _weak_directions(model, D, numerics)
     z = -model.lam_int
     conv = Convergence(success=True, n_iter=int(n_iter), residual=float(resid),
                        message=f"fixed point at z = -lam_int = {z:.4g}: {n_iter} iterations")
@@ -318,9 +323,9 @@ def _fixed_point(model: ModelConfig, D: ModelData, numerics: NumericsConfig,
     return x, n_iter, resid
 
 
-def _errors(model: ModelConfig, D: ModelData, numerics: NumericsConfig, x: np.ndarray
-            ) -> dict:
-    """Errors, order parameters and the learned function at the fixed point ``x``."""
+def _errors(model: ModelConfig, D: ModelData, numerics: NumericsConfig, x: np.ndarray, *,
+            learned: bool = True) -> dict:
+    """Errors, order parameters and (``learned``) the learned function at ``x``."""
     K = D.K
     srf = D.srf
     z = -model.lam_int
@@ -360,7 +365,9 @@ def _errors(model: ModelConfig, D: ModelData, numerics: NumericsConfig, x: np.nd
     m0 = theta[:K]
     m1_full = theta[K:].reshape(K, 2)
     m1 = m1_full[:, 0].copy() if srf.gamma >= 1.0 - 1e-14 else m1_full
-    kd, ld, target = _learned_function(model, D, numerics, m0, m1_full)
+    kd = ld = target = np.zeros(0)
+    if learned:
+        kd, ld, target = _learned_function(model, D, numerics, m0, m1_full)
     out = dict(test_error=test, train_error=train, bias=bias, variance=variance, m0=m0, m1=m1,
                kappa=kd, learned_function=ld, target=target, g=g.copy(),
                tau=x[K:].reshape(K, K).copy(),

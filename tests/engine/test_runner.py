@@ -58,11 +58,12 @@ def _fake_theory(fail_at=None):
                               np.array([50.0]), np.zeros(0), 1.0,
                               Convergence(True, 5, 1e-12, "ok"))
 
-    def solve_ridge(model, numerics=None, *, warm=None):
+    def solve_ridge(model, numerics=None, *, warm=None, errors_only=False):
         check(model, "ridge")
         return _ridge(model, 0.3 + 0.1 * model.alpha)
 
-    def learning_curve(model, param, values, numerics=None, *, progress=None, cancel=None):
+    def learning_curve(model, param, values, numerics=None, *, progress=None, cancel=None,
+                       errors_only=False):
         out = []
         for v in values:
             m = model.with_(**{param: v})

@@ -464,3 +464,17 @@ def test_mass_with_hard_edge_or_small_scale(sigma, beta, alpha):
     # below tanh, so the solver must resolve finer structure than the default eta_min.
     sp = solve_spectrum(ModelConfig(sigma=sigma, beta=beta, alpha=alpha, eta_tilde=0.0))
     assert sp.mass == pytest.approx(1.0, abs=3e-3)
+
+
+def test_errors_only_gives_the_same_errors_without_the_extras():
+    fast = NumericsConfig(q_kappa=40, q_inner=40)
+    weak = ModelConfig(d=400, sigma="relu", sigma_star="relu", eta_tilde=3.0, lam=0.2,
+                       noise=0.1).with_(a_law={"values": [1.0, -1.0, 0.5],
+                                                "probs": [0.4, 0.4, 0.2]})
+    full = solve_ridge(weak, fast)
+    quick = solve_ridge(weak, fast, errors_only=True)
+    assert full.warnings and full.learned_function.size  # what the quick one leaves out
+    assert quick.warnings == () and quick.learned_function.size == quick.kappa.size == 0
+    for attr in ("test_error", "train_error", "bias", "variance", "test_error_finite_p"):
+        assert getattr(quick, attr) == getattr(full, attr), attr
+    np.testing.assert_array_equal(quick.m0, full.m0)
