@@ -7,7 +7,10 @@ Rows (medians over repeats):
   :class:`~engine.errors.Cancelled` reaching the caller;
 - ``eigensolver p = P``: ``gram_eigenvalues`` (LAPACK in a helper thread) cancelled
   50 ms after it started, against the full eigensolve measured in the same run (the
-  ratio says how much of the call the cancel saves the caller).
+  ratio says how much of the call the cancel saves the caller);
+- ``child process``: the app's way, a simulation in a child process (one worker,
+  :class:`engine.execution.Execution` ``isolate``), cancelled once it computes; the time
+  until no child process is left (the LAPACK call dies with its process).
 
 Usage: ``python bench/cancel_latency.py [--d 2000] [--repeats 3]``.
 """
@@ -67,6 +70,53 @@ def eigensolver(p: int, cancel_after: float | None) -> float:
     return time.perf_counter() - t0
 
 
+def child_process_latency(d: int, after: float) -> float:
+    """Seconds from the cancel to no child process left, for a simulation in a child."""
+    import psutil
+
+    from engine.config import Config, RunConfig
+    from engine.views import simulate
+
+    me = psutil.Process()
+    config = Config(ModelConfig(d=d), RunConfig(kind="spectrum", simulate=("network",),
+                                                seeds=(0, 1), theory=False))
+    token = CancelToken()
+    worker = threading.Thread(target=_swallow_cancel, args=(simulate, config, token))
+    worker.start()
+    time.sleep(after)
+    t0 = time.perf_counter()
+    token.set()
+    while _workers(me) and time.perf_counter() - t0 < 30:
+        time.sleep(0.01)
+    seconds = time.perf_counter() - t0
+    worker.join()
+    return seconds
+
+
+def _workers(me: object) -> list[object]:
+    """Child processes that compute (multiprocessing's idle resource tracker stays for
+    the life of the parent: it holds no computation)."""
+    import psutil
+
+    out = []
+    for child in me.children(recursive=True):  # type: ignore[attr-defined]
+        try:
+            if "resource_tracker" not in " ".join(child.cmdline()):
+                out.append(child)
+        except psutil.NoSuchProcess:  # it just ended
+            pass
+    return out
+
+
+def _swallow_cancel(fn: object, config: object, token: CancelToken) -> None:
+    from engine.execution import Execution
+
+    try:
+        fn(config, cancel=token, execution=Execution.local(1, isolate=True))  # type: ignore
+    except Cancelled:
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--d", type=int, default=2000)
@@ -81,6 +131,8 @@ def main(argv: list[str] | None = None) -> int:
     cut = np.median([eigensolver(args.d, 0.05) for _ in range(args.repeats)])
     rows.append((f"eigensolver p = {args.d}, cancel after 0.05 s", cut, cut / full))
     rows.append((f"eigensolver p = {args.d}, not cancelled (baseline)", full, 1.0))
+    child = [child_process_latency(args.d, 3.0) for _ in range(args.repeats)]
+    rows.append((f"child process d = {args.d}: cancel to none left", np.median(child), None))
     print(f"{'case':<48} {'median s':>9} {'ratio':>7}")
     for name, seconds, ratio in rows:
         print(f"{name:<48} {seconds:9.3f} {'' if ratio is None else f'{ratio:7.3f}':>7}")

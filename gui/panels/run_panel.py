@@ -164,7 +164,7 @@ class WherePanel(QGroupBox):
             workers = 1
         self.workers.setValue(min(max(workers, 1), 256))
         self.scheduler.setText(str(settings.value(SETTINGS_SCHEDULER, "")))
-        self.use_cache.setChecked(str(settings.value(SETTINGS_CACHE, "false")).lower()
+        self.use_cache.setChecked(str(settings.value(SETTINGS_CACHE, "true")).lower()
                                   == "true")
         self._update_enabled()
 

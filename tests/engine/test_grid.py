@@ -65,7 +65,7 @@ def test_cancel_between_rows():
 def test_a_failure_is_pinned_to_its_cell(monkeypatch):
     real = theory.solve_ridge
 
-    def fragile(model, numerics=None, *, warm=None):
+    def fragile(model, numerics=None, *, warm=None, errors_only=False):
         if model.alpha == 2.0 and model.eta_tilde == 1.5:
             raise ConvergenceError("Newton stalled at residual 1e-3")
         return real(model, numerics, warm=warm)
