@@ -478,76 +478,99 @@ def _scaled(pen: Any, factor: float) -> Any:
     return out
 
 
+class _PenWidener:
+    """Widens the pens of scene items in place and remembers how to undo it exactly.
+
+    Pens live in different places per item type (an options dict, an attribute, a
+    per-point array); each is swapped where it lives, so nothing is re-created.
+    """
+
+    def __init__(self, factor: float) -> None:
+        self.factor = factor
+        self.undo: list[Any] = []
+
+    def option(self, d: dict[str, Any], *keys: str) -> None:
+        for key in keys:
+            pen = d.get(key)
+            if isinstance(pen, QPen):
+                self.undo.append(lambda d=d, key=key, pen=pen: d.__setitem__(key, pen))
+                d[key] = _scaled(pen, self.factor)
+
+    def axis(self, it: pg.AxisItem) -> None:
+        # setPen invalidates the axis' cached picture (it records the pens).
+        pen, tpen = it.pen(), it.textPen()
+        self.undo.append(lambda: (it.setPen(pen), it.setTextPen(tpen)))
+        it.setPen(_scaled(pen, self.factor))
+        it.setTextPen(tpen)
+
+    def scatter(self, it: pg.ScatterPlotItem) -> None:
+        self.option(it.opts, "pen")
+        pens = it.data["pen"]
+        if len(pens):
+            saved = pens.copy()
+            self.undo.append(lambda: it.data.__setitem__("pen", saved))
+            new = pens.copy()
+            for i, p in enumerate(pens):
+                new[i] = _scaled(p, self.factor) if isinstance(p, QPen) else p
+            it.data["pen"] = new
+
+    def bars(self, it: pg.BarGraphItem) -> None:
+        # bars are painted from a cached picture: drop it before and after
+        self.option(it.opts, "pen")
+        it.picture = None
+        self.undo.append(lambda: setattr(it, "picture", None))
+
+    def legend_sample(self, it: ItemSample) -> None:
+        # A legend sample draws from a data-less item outside the scene.
+        self.option(it.item.opts, "pen", "symbolPen")
+        scatter = getattr(it.item, "scatter", None)
+        if scatter is not None:
+            self.option(scatter.opts, "pen")
+
+    def curve(self, it: Any) -> None:
+        self.option(it.opts, "pen", "shadowPen")
+
+    def data_item(self, it: pg.PlotDataItem) -> None:
+        # Only legend samples read these (the child curve/scatter draw the data).
+        self.option(it.opts, "pen", "shadowPen", "symbolPen")
+
+    def infinite_line(self, it: pg.InfiniteLine) -> None:
+        pen = it.pen
+        self.undo.append(lambda: (setattr(it, "pen", pen), setattr(it, "currentPen", pen)))
+        it.pen = _scaled(pen, self.factor)
+        it.currentPen = it.pen
+
+    def shape(self, it: QAbstractGraphicsShapeItem) -> None:
+        pen = it.pen()
+        self.undo.append(lambda: it.setPen(pen))
+        it.setPen(_scaled(pen, self.factor))
+
+    def widen(self, it: Any) -> None:
+        """The first handler whose type matches ``it`` (order matters: subclasses first)."""
+        for kind, handler in (
+                (pg.AxisItem, self.axis), (pg.ScatterPlotItem, self.scatter),
+                (pg.BarGraphItem, self.bars), (ItemSample, self.legend_sample),
+                ((pg.PlotCurveItem, pg.ErrorBarItem, pg.LegendItem), self.curve),
+                (pg.PlotDataItem, self.data_item), (pg.InfiniteLine, self.infinite_line),
+                (QAbstractGraphicsShapeItem, self.shape)):
+            if isinstance(it, kind):
+                handler(it)
+                return
+
+
 @contextlib.contextmanager
 def _scaled_pens(scene: Any, factor: float) -> Iterator[None]:
-    """Widen every pen in the scene by ``factor``; restore the originals on exit.
-
-    Pens live in different places per item type; each is swapped in place (the
-    item's own dict or attribute) so nothing is re-created and the undo is exact.
-    """
+    """Widen every pen in the scene by ``factor``; restore the originals on exit."""
     if abs(factor - 1.0) < 1e-9:
         yield
         return
-    undo: list[Any] = []
-
-    def swap_opt(d: dict[str, Any], key: str) -> None:
-        pen = d.get(key)
-        if isinstance(pen, QPen):
-            undo.append(lambda d=d, key=key, pen=pen: d.__setitem__(key, pen))
-            d[key] = _scaled(pen, factor)
-
+    widener = _PenWidener(factor)
     try:
         for it in scene.items():
-            if isinstance(it, pg.AxisItem):
-                # setPen invalidates the axis' cached picture (it records the pens).
-                pen, tpen = it.pen(), it.textPen()
-                undo.append(lambda it=it, pen=pen, tpen=tpen: (it.setPen(pen),
-                                                               it.setTextPen(tpen)))
-                it.setPen(_scaled(pen, factor))
-                it.setTextPen(tpen)
-            elif isinstance(it, pg.ScatterPlotItem):
-                swap_opt(it.opts, "pen")
-                pens = it.data["pen"]
-                if len(pens):
-                    saved = pens.copy()
-                    undo.append(lambda it=it, saved=saved: it.data.__setitem__("pen", saved))
-                    new = pens.copy()
-                    for i, p in enumerate(pens):
-                        new[i] = _scaled(p, factor) if isinstance(p, QPen) else p
-                    it.data["pen"] = new
-            elif isinstance(it, pg.BarGraphItem):
-                # bars are painted from a cached picture: drop it before and after
-                swap_opt(it.opts, "pen")
-                it.picture = None
-                undo.append(lambda it=it: setattr(it, "picture", None))
-            elif isinstance(it, ItemSample):
-                # A legend sample draws from a data-less item outside the scene.
-                swap_opt(it.item.opts, "pen")
-                swap_opt(it.item.opts, "symbolPen")
-                scatter = getattr(it.item, "scatter", None)
-                if scatter is not None:
-                    swap_opt(scatter.opts, "pen")
-            elif isinstance(it, (pg.PlotCurveItem, pg.ErrorBarItem, pg.LegendItem)):
-                swap_opt(it.opts, "pen")
-                swap_opt(it.opts, "shadowPen")
-            elif isinstance(it, pg.PlotDataItem):
-                # Only legend samples read these (the child curve/scatter draw the data).
-                swap_opt(it.opts, "pen")
-                swap_opt(it.opts, "shadowPen")
-                swap_opt(it.opts, "symbolPen")
-            elif isinstance(it, pg.InfiniteLine):
-                pen = it.pen
-                undo.append(lambda it=it, pen=pen: (setattr(it, "pen", pen),
-                                                    setattr(it, "currentPen", pen)))
-                it.pen = _scaled(pen, factor)
-                it.currentPen = it.pen
-            elif isinstance(it, QAbstractGraphicsShapeItem):
-                pen = it.pen()
-                undo.append(lambda it=it, pen=pen: it.setPen(pen))
-                it.setPen(_scaled(pen, factor))
+            widener.widen(it)
         yield
     finally:
-        for fn in reversed(undo):
+        for fn in reversed(widener.undo):
             fn()
 
 

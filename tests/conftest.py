@@ -2,24 +2,14 @@
 
 With pytest's default (prepend) import mode this file's folder, ``tests/``, is put on
 ``sys.path``, so the engine and GUI tests share one builder of results:
-``import synthetic`` (tests/synthetic.py).
+``import synthetic`` (tests/synthetic.py). The repository root comes first
+(``pythonpath`` in pyproject.toml): tests/engine and tests/gui carry the names of the
+packages they test.
 """
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-# tests/engine and tests/gui carry the names of the packages they test. With tests/ on
-# sys.path and the packages reachable only through an editable install's import hook
-# (which runs after the path search), a plain ``pytest`` would import tests/engine as
-# an empty namespace package instead of the engine. The repository root goes first.
-_ROOT = str(Path(__file__).resolve().parents[1])
-if sys.path[0] != _ROOT:
-    sys.path.insert(0, _ROOT)
-
-
-import pytest  # noqa: E402
+import pytest
 
 
 @pytest.fixture(autouse=True)
