@@ -31,7 +31,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -942,8 +942,8 @@ def _check_axis(param: Any, values: Any, key: str) -> tuple[str, tuple[Any, ...]
 
 
 @dataclass(frozen=True)
-class Sweep:
-    """One parameter varied over a list of values (:data:`SWEEP`).
+class _Axis:
+    """A parameter and its values: what a sweep and each axis of a grid have in common.
 
     Attributes
     ----------
@@ -956,17 +956,27 @@ class Sweep:
     param: str
     values: tuple[Any, ...]
 
+    #: The dotted key errors name.
+    KEY: ClassVar[str] = ""
+
     def __post_init__(self) -> None:
-        param, values = _check_axis(self.param, self.values, "run.sweep")
+        _, values = _check_axis(self.param, self.values, self.KEY)
         object.__setattr__(self, "values", values)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"param": self.param, "values": list(self.values)}
+
+
+@dataclass(frozen=True)
+class Sweep(_Axis):
+    """One parameter varied over a list of values (:data:`SWEEP`)."""
+
+    KEY: ClassVar[str] = "run.sweep"
 
     @classmethod
     def from_dict(cls, data: Any) -> Sweep:
         SWEEP.check_keys(data, "run.sweep")
         return cls(data["param"], data["values"])
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"param": self.param, "values": list(self.values)}
 
 
 #: The key of a grid axis that does not know its name (rekeyed by Grid.from_dict).
@@ -974,23 +984,10 @@ _AXIS = "run.grid.{x,y}"
 
 
 @dataclass(frozen=True)
-class GridAxis:
-    """One axis of a grid: a parameter and its values (:data:`GRID_AXIS`, as a sweep).
+class GridAxis(_Axis):
+    """One axis of a grid: a parameter and its values (:data:`GRID_AXIS`, as a sweep)."""
 
-    Attributes
-    ----------
-    param : str
-        One of :data:`SWEEPABLE`.
-    values : tuple
-        Its values (``None`` allowed for ``alpha0``: the large-batch limit).
-    """
-
-    param: str
-    values: tuple[Any, ...]
-
-    def __post_init__(self) -> None:
-        _, values = _check_axis(self.param, self.values, _AXIS)
-        object.__setattr__(self, "values", values)
+    KEY: ClassVar[str] = _AXIS
 
     @classmethod
     def from_dict(cls, data: Any, key: str = _AXIS) -> GridAxis:
@@ -1000,9 +997,6 @@ class GridAxis:
             return cls(data["param"], data["values"])
         except ConfigError as exc:
             raise _rekey(exc, _AXIS, key) from None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"param": self.param, "values": list(self.values)}
 
 
 @dataclass(frozen=True)
