@@ -331,6 +331,7 @@ class MainWindow(QMainWindow):
         self.tabs.currentChanged.connect(self._on_tabs_changed)
         for plot in self.plot_list:
             plot.sig_status.connect(self._on_plot_status)
+        self.plots["phase"].sig_cell_clicked.connect(self._on_phase_cell_clicked)
         self.info.sig_doc_link.connect(self._on_info_doc_link)
         t, s = self.theory_tasks, self.sim_tasks
         t.sig_stage.connect(self._on_theory_stage)
@@ -514,7 +515,9 @@ class MainWindow(QMainWindow):
         self._config = config
         self.refresh_views()  # simulations of other parameters leave at once
         self._update_estimate(config)
-        task = live_theory if self.theory_extras else partial(live_theory, extras=False)
+        # the last theory goes along: a grid whose cells did not change is not solved again
+        task = partial(live_theory, extras=self.theory_extras,
+                       previous=self._theory.bundle if self._theory is not None else None)
         self.theory_tasks.start(task, config, stages=True)
         self.theory_label.setText("theory: computing…")
         return True
@@ -763,6 +766,22 @@ class MainWindow(QMainWindow):
         axis = "n/p" if self.act_x_np.isChecked() else "n/d"
         self.plots["learning_curves"].set_option("x_axis", axis)
         self.settings.setValue("view/x_axis", axis)
+
+    @Slot(object)
+    def _on_phase_cell_clicked(self, cell: tuple[tuple[str, Any], ...]) -> None:
+        """Load a phase-diagram cell's two parameters into the panels (the grid stays)."""
+        config = self.current_config()
+        if config is None:
+            return
+        try:
+            config = config.with_model(**dict(cell))
+        except ConfigError as exc:
+            self._mark_input_error(exc)
+            return
+        self.set_config(config)
+        shown = ", ".join(f"{key} = {'large batch' if value is None else f'{value:g}'}"
+                          for key, value in cell)
+        self.statusBar().showMessage(f"Loaded {shown} into the panels", 8000)
 
     @Slot(str)
     def _on_plot_status(self, text: str) -> None:

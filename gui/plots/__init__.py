@@ -8,6 +8,7 @@ from gui.plots.base import PlotBase
 from gui.plots.expressivity import ExpressivityPlot
 from gui.plots.learned_function import LearnedFunctionPlot
 from gui.plots.learning_curves import LearningCurvesPlot
+from gui.plots.phase import PhasePlot
 from gui.plots.spectrum import SpectrumPlot
 from gui.plots.tail import TailPlot
 from gui.plots.weights import WeightsPlot
@@ -21,6 +22,7 @@ PLOT_CLASSES: tuple[type[PlotBase], ...] = (
     WeightsPlot,
     ExpressivityPlot,
     LearnedFunctionPlot,
+    PhasePlot,
 )
 
 

@@ -179,6 +179,9 @@ class PlotBase(QWidget):
     #: Every option and its allowed values; the first is the default.
     OPTIONS: ClassVar[dict[str, tuple[Any, ...]]] = {"log_x": (False, True),
                                                       "log_y": (False, True)}
+    #: Options that take any finite number (e.g. a contour level): their ``OPTIONS``
+    #: entry holds the default only.
+    NUMBER_OPTIONS: ClassVar[frozenset[str]] = frozenset()
 
     #: Text of the cursor readout (also shown in the main window's status bar).
     sig_status = Signal(str)
@@ -266,9 +269,10 @@ class PlotBase(QWidget):
             raise KeyError(f"{self.name} has no option {key!r}; options: "
                            f"{', '.join(self.OPTIONS)}")
         allowed = self.OPTIONS[key]
-        if value not in allowed:
-            raise ValueError(f"option {key!r} of {self.name} must be one of "
-                             f"{', '.join(map(repr, allowed))}, got {value!r}")
+        if not self._option_allowed(key, value):
+            what = ("a finite number" if key in self.NUMBER_OPTIONS
+                    else f"one of {', '.join(map(repr, allowed))}")
+            raise ValueError(f"option {key!r} of {self.name} must be {what}, got {value!r}")
         value = type(allowed[0])(value)
         if self.options.get(key) != value:
             self.options[key] = value
@@ -276,6 +280,12 @@ class PlotBase(QWidget):
             self._pending_ranges.clear()
             self._sync_controls()
             self._schedule()
+
+    def _option_allowed(self, key: str, value: Any) -> bool:
+        if key in self.NUMBER_OPTIONS:
+            return (isinstance(value, (int, float)) and not isinstance(value, bool)
+                    and math.isfinite(value))
+        return value in self.OPTIONS[key]
 
     def view_state(self) -> dict[str, Any]:
         """What the user set, as JSON: options, the zoomed ranges, the hidden series.
@@ -298,7 +308,7 @@ class PlotBase(QWidget):
         """Restore :meth:`view_state` output; unknown or invalid entries are ignored
         (a session of an older version)."""
         for key, value in (state.get("options") or {}).items():
-            if key in self.OPTIONS and value in self.OPTIONS[key]:
+            if key in self.OPTIONS and self._option_allowed(key, value):
                 self.options[key] = type(self.OPTIONS[key][0])(value)
         self._hidden = {str(s) for s in state.get("hidden") or () if isinstance(s, str)}
         self._zoomed.clear()

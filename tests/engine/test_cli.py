@@ -228,7 +228,7 @@ def test_presets_lists_every_name_and_description(capsys):
     out = capsys.readouterr().out
     flat = " ".join(out.split())
     infos = preset_infos()
-    assert len(infos) == 9
+    assert len(infos) == 10
     for info in infos:
         assert info.name in out
         assert " ".join(info.description.split()) in flat
@@ -240,7 +240,7 @@ def test_presets_json(capsys):
     assert cli.main(["presets", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     names = [p["name"] for p in doc["presets"]]
-    assert "Dandi et al. spectrum" in names and len(names) == 9
+    assert "Dandi et al. spectrum" in names and len(names) == 10
     assert [p["name"] for p in doc["presets"] if p["default"]] == ["Large step, a = 1"]
     assert all(p["description"] and p["file"].endswith(".json") for p in doc["presets"])
     assert doc["examples"] == ["quick_errors", "quick_spectrum"]

@@ -11,7 +11,7 @@ from engine.presets import default_preset, list_presets, load_preset
 
 def test_every_preset_loads() -> None:
     names = list_presets()
-    assert len(names) == 9
+    assert len(names) == 10
     assert default_preset() in names
     for name in names:
         cfg = load_preset(name)

@@ -141,6 +141,9 @@ def test_every_plot_draws_its_view_and_exports_its_tables(qtbot, sweep):
         plot.set_views(v)
         tables = v.view(plot.name).tables()
         data = plot.export_data()
+        if plot.name == "phase":  # a map needs run.grid: tests/gui/test_phase_plot.py
+            assert data == tables == {}
+            continue
         assert data.keys() == tables.keys() and data, plot.name
         for name, (cols, rows) in tables.items():
             assert data[name][0] == cols
