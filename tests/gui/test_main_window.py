@@ -447,3 +447,41 @@ def test_curves_are_editable_and_the_fields_they_set_are_marked(qtbot, make_wind
     assert w.config.run.curves == ()
     assert not w.model_panel.overridden_keys() and not w.model_panel.curves_note.isVisible()
     wait_theory(qtbot, w)
+
+
+def test_phase_diagram_fills_by_rows_and_a_click_loads_the_cell(qtbot, make_window):
+    from PySide6.QtCore import QPointF, Qt
+
+    from engine.config import Config
+
+    grid = {"x": {"param": "alpha0", "values": [0.5, 1.0, 2.0, 4.0, 8.0]},
+            "y": {"param": "eta_tilde", "values": [1.0, 2.0, 3.0, 4.0]}}
+    config = replace(Config.from_dict({
+        "schema": 1, "model": {"d": 120, "alpha": 2.0, "alpha0": 2.0, "eta_tilde": 2.0,
+                               "lam": 0.1, "noise": 0.1},
+        "run": {"kind": "errors", "grid": grid, "simulate": [], "seeds": [0]}}),
+        numerics=FAST_NUMERICS)
+    w = make_window(config)
+    plot = w.plots["phase"]
+    w.show_tab("phase")
+    rows = []  # rows of the map drawn at each stage of the live theory
+    w.sig_theory_drawn.connect(lambda: rows.append(plot.view.theory[0].rows_done))
+    wait_theory(qtbot, w)
+    assert rows[:4] == [1, 2, 3, 4]  # one stage per row, then the snapshot
+    assert np.isfinite(plot._image.image).all()
+    # a click on cell (ix, iy) = (3, 0): alpha0 = 4, eta_tilde = 1
+    stages = []
+    w.theory_tasks.sig_stage.connect(lambda _run, name, _update: stages.append(name))
+    pos = plot.plot_widget.mapFromScene(
+        plot.panels["map"].vb.mapViewToScene(QPointF(np.log10(4.0), 1.1)))
+    with qtbot.waitSignal(plot.sig_cell_clicked):
+        qtbot.mouseClick(plot.plot_widget.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+    assert w.model_panel.alpha0.value() == pytest.approx(4.0)
+    assert w.model_panel.eta_tilde.value() == pytest.approx(1.0)
+    assert w.config.run.grid == config.run.grid  # the grid stays
+    wait_theory(qtbot, w)
+    # the other tabs show the cell; the map, whose cells did not change, is not re-solved
+    assert w._theory.bundle.snapshot[0].model.alpha0 == 4.0
+    assert "row" not in stages and "snapshot" in stages
+    assert plot.view.current == pytest.approx((np.log10(4.0), 1.0))
+    assert "alpha0 = 4" in w.statusBar().currentMessage()
