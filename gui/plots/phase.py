@@ -22,7 +22,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal, Slot
 from PySide6.QtGui import QFont, QPainter
-from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QSizePolicy, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QWidget
 
 from engine.config import CURVES_MAX
 from engine.views import PHASE_QUANTITIES, PHASE_SOURCES, PhaseAxis, PhaseLayer, PhaseView
@@ -164,8 +164,10 @@ class PhasePlot(PlotBase):
         self.level_box.setToolTip("Level of the contour, in the quantity's units")
         self.level_box.valueChanged.connect(self._on_level_box_changed)
         self._sync_controls()
-        # the hint yields its width to the controls (its full text is its tooltip)
-        self.hint_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        # the hint yields width to the controls when the tab is narrow (its full text is
+        # its tooltip): no minimum from its text, and its start is what stays
+        self.hint_label.setMinimumWidth(1)
+        self.hint_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         return [self.quantity_box, self.source_box, self.curve_box, self.contour_check,
                 self.level_box]
 
@@ -249,9 +251,7 @@ class PhasePlot(PlotBase):
             self._clear_map()
             self._set_title(panel, "")
             self._set_labels(panel, None, None)
-            self._set_hint("A phase diagram needs a grid (run.grid: two parameters varied "
-                           "together), e.g. the preset 'Phase diagram: gain over random "
-                           "features'")
+            self._set_hint("needs a grid (run.grid): try the phase diagram preset")
             return
         assert view.x is not None and view.y is not None
         layer = self._pick_layer(view)

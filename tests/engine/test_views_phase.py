@@ -93,6 +93,22 @@ def test_rows_stream_in_order_then_snapshot_at_the_panel(streamed):
     assert final.views.learning_curves.current[0] == MODEL.alpha
 
 
+def test_a_grid_theory_cancels_between_rows():
+    from engine.errors import Cancelled
+    from engine.progress import CancelToken
+
+    token = CancelToken()
+    stages = []
+
+    def on_stage(name: str, bundle: views.TheoryBundle) -> None:
+        stages.append(name)
+        token.set()  # the user edits a parameter while the first row is drawn
+
+    with pytest.raises(Cancelled):
+        views.compute_theory(grid_config(), cancel=token, on_stage=on_stage)
+    assert stages == ["row"]
+
+
 def test_several_curves_stream_curve_by_curve():
     from engine.config import Curve
 
