@@ -145,6 +145,17 @@ class Panel:
     def vb(self) -> pg.ViewBox:
         return self.item.vb
 
+    def open_legend(self, shown: bool) -> CompactLegend | None:
+        """The panel's legend, shown; or emptied and hidden (None) when not ``shown``."""
+        legend = self.legend
+        assert legend is not None
+        if not shown:
+            legend.set_entries([], [])
+            legend.hide()
+            return None
+        legend.show()
+        return legend
+
     def set_log(self, x: bool, y: bool) -> None:
         """Log modes, set only on a change (each change re-maps every item)."""
         ctrl = self.item.ctrl

@@ -36,13 +36,9 @@ class ExpressivityPlot(PlotBase):
         panel = self._panel
         st = self._style
         self._begin()
-        legend = panel.legend
-        assert legend is not None
+        legend = panel.open_legend(ex is not None)
         title = "features' means μ₀(κ, u_k) and the best fit of σ*"
-        if ex is None:
-            legend.set_entries([], [])
-            legend.hide()
-        else:
+        if legend is not None:
             atoms = []
             for k in range(ex.mu0.shape[0]):
                 color = self._color(k + 1)

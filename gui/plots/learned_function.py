@@ -112,13 +112,9 @@ class LearnedFunctionPlot(PlotBase):
     def _legend(self, panel: Panel, view: LearnedFunctionView | None,
                 drawn: list[tuple[Any, Any]], y_range: tuple[float, float] | None,
                 fixed: bool) -> None:
-        legend = panel.legend
-        assert legend is not None
-        if view is None or not (view.theory or view.sims):
-            legend.set_entries([], [])
-            legend.hide()
+        legend = panel.open_legend(view is not None and bool(view.theory or view.sims))
+        if legend is None:
             return
-        legend.show()
         st = self._style
         several = len(view.theory) > 1
         curves = [self._entry(line.label, series=f"line:{i}", color=self._color(i),

@@ -135,13 +135,9 @@ class LearningCurvesPlot(PlotBase):
     # ------------------------------------------------------------------ legend
     def _legend(self, panel: Panel, view: LearningCurveView | None,
                 drawn: list[tuple[Any, Any]], fixed: bool) -> None:
-        legend = panel.legend
-        assert legend is not None
-        if view is None or not (view.theory or view.sims):
-            legend.set_entries([], [])
-            legend.hide()
+        legend = panel.open_legend(view is not None and bool(view.theory or view.sims))
+        if legend is None:
             return
-        legend.show()
         curves = self._curve_entries(view)
         legend.set_entries(curves, self._key_entries(view, bool(curves)))
         legend.fit(drawn, y_range=None, fixed=fixed)

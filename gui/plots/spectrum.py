@@ -351,13 +351,9 @@ class SpectrumPlot(PlotBase):
 
     def _fit_legend(self, panel: Panel, cell: Cell, view: SpectrumView | None,
                     drawn: list[tuple[Any, Any]], frame: Any, fixed: bool) -> None:
-        legend = panel.legend
-        assert legend is not None
-        if not cell.legend or view is None:
-            legend.set_entries([], [])
-            legend.hide()
+        legend = panel.open_legend(bool(cell.legend) and view is not None)
+        if legend is None:
             return
-        legend.show()
         curves, keys = self._legend_entries(view, cell, set(cell.states))
         legend.set_entries(curves, keys)
         corners = (("top-right", "top-left") if self.options["view"] != "tail"

@@ -92,13 +92,9 @@ class TailPlot(PlotBase):
 
     def _legend(self, panel: Panel, view: TailView | None, drawn: list[tuple[Any, Any]],
                 frame: Any, fixed: bool) -> None:
-        legend = panel.legend
-        assert legend is not None
-        if view is None or not (view.theory or view.sims):
-            legend.set_entries([], [])
-            legend.hide()
+        legend = panel.open_legend(view is not None and bool(view.theory or view.sims))
+        if legend is None:
             return
-        legend.show()
         st = self._style
         curves, others = [], 0
         for t in view.theory:
