@@ -52,6 +52,12 @@ class PresetInfo:
         """The file name without ``.json`` (also accepted as the preset's name)."""
         return self.file.removesuffix(".json")
 
+    def ui(self) -> dict[str, Any]:
+        """The view a session of this preset opens on: ``{"tab", "plots"}`` (the format
+        of a session's ``ui``)."""
+        return {"tab": self.tab, "plots": {name: dict(state) for name, state in
+                                           self.view.items()}}
+
     @property
     def resource(self) -> Traversable:
         """The preset's configuration file inside the data package."""

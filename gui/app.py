@@ -101,13 +101,16 @@ def _run_headless(args: argparse.Namespace) -> int:
 
     with ExitStack() as stack:
         source = Path(args.run)
+        ui = None
         if not source.is_file():
             preset = find_preset(args.run)
             bundled = preset.resource if preset is not None else find_example(args.run)
             if bundled is not None:  # a real file even when installed as a zip
                 source = stack.enter_context(as_file(bundled))
+            if preset is not None:
+                ui = preset.ui()  # the figure the preset reproduces, in its view
         return int(run_headless(source, Path(args.export), style=args.style, dpi=args.dpi,
-                                force=args.force, recompute=args.recompute))
+                                force=args.force, recompute=args.recompute, ui=ui))
 
 
 def _desktop_entry(install: bool) -> int:

@@ -86,7 +86,7 @@ def _say(stream: TextIO, text: str) -> None:
 def run_headless(session_path: str | os.PathLike[str], export_dir: str | os.PathLike[str], *,
                  style: str = "presentation", dpi: float = 150, force: bool = False,
                  recompute: bool = False, width_in: float = 6.0, height_in: float = 4.0,
-                 stream: TextIO | None = None) -> int:
+                 ui: dict[str, Any] | None = None, stream: TextIO | None = None) -> int:
     """Export every figure and data file of a session; return the exit status.
 
     Parameters
@@ -104,6 +104,9 @@ def run_headless(session_path: str | os.PathLike[str], export_dir: str | os.Path
         Run the simulations again even when the session holds them.
     width_in, height_in : float
         Figure size in inches.
+    ui : dict, optional
+        The view to draw with (tab and plot options, as a session's ``ui``), instead of
+        the session's own: a preset's view when the session is a preset's file.
     stream : text stream, optional
         Progress and messages (default ``sys.stderr``).
     """
@@ -111,7 +114,7 @@ def run_headless(session_path: str | os.PathLike[str], export_dir: str | os.Path
     options = ExportOptions(style=style, dpi=dpi, width_in=width_in, height_in=height_in,
                             force=force, recompute=recompute)
     try:
-        return _export(Path(session_path), Path(export_dir), options, err)
+        return _export(Path(session_path), Path(export_dir), options, err, ui)
     except (UsageError, SessionError, ConfigError) as exc:
         _say(err, f"error: {exc}")
         return EXIT_CONFIG
@@ -147,24 +150,26 @@ def _figure_names() -> list[str]:
     return [f"{cls.name}.{fmt}" for cls in PLOT_CLASSES for fmt in FIGURE_FORMATS]
 
 
-def _export(session_path: Path, export_dir: Path, options: ExportOptions, err: TextIO) -> int:
+def _export(session_path: Path, export_dir: Path, options: ExportOptions, err: TextIO,
+            ui: dict[str, Any] | None = None) -> int:
     export_style = _check_options(options)
     session = load_session(session_path)
     config = session.config
+    view = session.ui if ui is None else ui
     check_targets(export_dir, _figure_names() + ["session.json"], force=options.force,
                   patterns=("*.csv", "view_*.json", "result.json", "arrays.npz"))
     sims = _simulations(session.result, config, options, err)
     bundle = compute_theory(config)
     views = combine(theory_views(bundle), simulation_views(sims, config) if sims else None,
                     config)
-    figures = _render_figures(views, session.ui, export_style, options)
+    figures = _render_figures(views, view, export_style, options)
     result = sims if sims is not None else bundle.run
     files = dict(figures)
     if result is not None:
         files.update(result_files(result))
     seeds = list(views.seeds) or None
     files.update(view_files(views, provenance(config, seeds)))
-    files["session.json"] = session_document(config, result, ui=session.ui)
+    files["session.json"] = session_document(config, result, ui=view)
     written = write_set(export_dir, files, force=options.force)
     for path in written:
         _say(err, f"wrote {path}")

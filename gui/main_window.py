@@ -698,13 +698,14 @@ class MainWindow(QMainWindow):
         return True
 
     def _apply_preset_view(self, info: PresetInfo) -> None:
-        """Open on the figure the preset reproduces, every plot in its preset view."""
-        plots = {}
+        """Open on the figure the preset reproduces, every plot in its preset view (the
+        options a preset does not set go back to their defaults)."""
+        ui = info.ui()
         for plot in self.plot_list:
             options = {key: allowed[0] for key, allowed in plot.OPTIONS.items()}
-            options.update((info.view.get(plot.name) or {}).get("options") or {})
-            plots[plot.name] = {"options": options}
-        self.apply_ui_state({"tab": info.tab, "plots": plots})
+            options.update((ui["plots"].get(plot.name) or {}).get("options") or {})
+            ui["plots"][plot.name] = {"options": options}
+        self.apply_ui_state(ui)
 
     # ================================================================== view state
     def ui_state(self) -> dict[str, Any]:

@@ -66,3 +66,17 @@ def test_headless_bad_session_exit_2(tmp_path: Path) -> None:
         assert run_headless(tmp_path / "missing.json", tmp_path / "exp", stream=stream) == 2
 
 
+
+
+def test_a_preset_exports_in_its_own_view(tmp_path: Path) -> None:
+    from engine.presets import preset_info
+    from gui.app import main
+
+    name = "Phase diagram: gain over random features"
+    out = tmp_path / "exp"
+    assert main(["--run", name, "--export", str(out), "--dpi", "60"]) == 0
+    session = load_session(out / "session.json")
+    info = preset_info(name)
+    assert session.ui["tab"] == info.tab == "phase"
+    assert session.ui["plots"]["phase"]["options"]["quantity"] == "gain"
+    assert (out / "phase.png").stat().st_size > 2000
