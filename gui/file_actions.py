@@ -189,7 +189,8 @@ class FileActions(QObject):
                                                   self.last_dir())
         if not folder:
             return
-        plots = self.window.plot_list
+        # a plot with nothing to show (the phase diagram without a grid) has no figure
+        plots = [p for p in self.window.plot_list if p.export_data()]
         targets = [Path(folder) / f"{p.name}.{f}" for p in plots for f in FORMATS]
         if not self._confirm_overwrite(targets):
             return

@@ -156,8 +156,11 @@ def _export(session_path: Path, export_dir: Path, options: ExportOptions, err: T
     session = load_session(session_path)
     config = session.config
     view = session.ui if ui is None else ui
-    check_targets(export_dir, _figure_names() + ["session.json"], force=options.force,
-                  patterns=("*.csv", "view_*.json", "result.json", "arrays.npz"))
+    try:
+        check_targets(export_dir, _figure_names() + ["session.json"], force=options.force,
+                      patterns=("*.csv", "view_*.json", "result.json", "arrays.npz"))
+    except (NotADirectoryError, IsADirectoryError, PermissionError) as exc:
+        raise UsageError(f"--export {export_dir}: {exc}") from None
     sims = _simulations(session.result, config, options, err)
     bundle = compute_theory(config)
     views = combine(theory_views(bundle), simulation_views(sims, config) if sims else None,
@@ -218,6 +221,8 @@ def _render_figures(views: Views, ui: dict[str, Any], style: Any,
             if isinstance(state, dict):
                 plot.apply_view_state(state)
             plot.set_views(views)
+            if not plot.export_data():
+                continue  # nothing to show (the phase diagram of a run without a grid)
             for fmt in FIGURE_FORMATS:
                 out[f"{plot.name}.{fmt}"] = render_bytes(
                     plot, fmt, width_in=options.width_in, height_in=options.height_in,

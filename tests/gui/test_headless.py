@@ -38,6 +38,8 @@ def test_headless_run_and_export(tmp_path: Path) -> None:
                  "learned_function"):
         assert {f"{plot}.png", f"{plot}.svg", f"{plot}.pdf"} <= names
     assert {"result.json", "arrays.npz", "session.json", "sim_eigenvalues.csv"} <= names
+    assert {"view_spectrum.json", "view_phase.json"} <= names
+    assert "phase.png" not in names  # no grid: an empty figure is not exported
     assert QImage(str(out / "spectrum.png")).width() == 480
     doc = json.loads((out / "result.json").read_text())
     assert doc["provenance"]["config"]["model"]["d"] == 60
@@ -80,3 +82,53 @@ def test_a_preset_exports_in_its_own_view(tmp_path: Path) -> None:
     assert session.ui["tab"] == info.tab == "phase"
     assert session.ui["plots"]["phase"]["options"]["quantity"] == "gain"
     assert (out / "phase.png").stat().st_size > 2000
+
+
+def test_reexporting_a_session_reuses_its_simulations(tmp_path: Path) -> None:
+    from gui.headless import run_headless
+
+    first, second = tmp_path / "first", tmp_path / "second"
+    log = tmp_path / "log.txt"
+    with open(log, "w") as stream:
+        assert run_headless(_tiny_session(tmp_path), first, dpi=60, stream=stream) == 0
+    with open(log, "w") as stream:
+        assert run_headless(first / "session.json", second, dpi=60, stream=stream) == 0
+    text = log.read_text()
+    assert "using the simulations stored in the session" in text and "100%" not in text
+    a = json.loads((first / "view_spectrum.json").read_text())["tables"]
+    b = json.loads((second / "view_spectrum.json").read_text())["tables"]
+    assert a["histogram_network_after"] == b["histogram_network_after"]
+    assert (first / "sim_eigenvalues.csv").read_text().split("# date")[0] == \
+        (second / "sim_eigenvalues.csv").read_text().split("# date")[0]
+    # --recompute simulates again
+    with open(log, "w") as stream:
+        assert run_headless(first / "session.json", tmp_path / "third", dpi=60,
+                            recompute=True, stream=stream) == 0
+    assert "100%" in log.read_text()
+
+
+def test_every_check_comes_before_computing(tmp_path: Path) -> None:
+    from gui.headless import run_headless
+
+    session = _tiny_session(tmp_path)
+    log = tmp_path / "log.txt"
+
+    def export(target: Path, **kw: object) -> tuple[int, str]:
+        with open(log, "w") as stream:
+            code = run_headless(session, target, stream=stream, **kw)  # type: ignore[arg-type]
+        return code, log.read_text()
+
+    code, text = export(tmp_path / "a", dpi=0)
+    assert code == 2 and "--dpi" in text and "%" not in text
+    code, text = export(tmp_path / "b", style="neon")
+    assert code == 2 and "--style" in text and "%" not in text
+    afile = tmp_path / "file.txt"
+    afile.write_text("x")
+    code, text = export(afile)
+    assert code == 2 and "%" not in text and afile.read_text() == "x"
+    stale = tmp_path / "stale"
+    stale.mkdir()
+    (stale / "sim_errors.csv").write_text("old")
+    code, text = export(stale)
+    assert code == 1 and "--force" in text and "%" not in text
+    assert (stale / "sim_errors.csv").read_text() == "old"
