@@ -94,7 +94,8 @@ def provenance(config: Config, seeds: Sequence[int] | None = None) -> dict[str, 
         JSON-able: ``app``, ``app_version``, ``python``, ``numpy``, ``scipy``,
         ``platform``, ``date`` (ISO 8601, UTC), ``seeds``, ``config``
         (``config.to_dict()``, all parameters), ``derived`` (``p``, ``n``, ``n0``,
-        ``lam_int``, ``large_batch``) and ``conventions`` (docs/model.md#conventions as text).
+        ``lam_int``, ``large_batch``), ``conventions`` (docs/model.md#conventions as
+        text) and ``conventions_doc`` (that section, with the package version).
     """
     v = versions()
     m = config.model
@@ -111,6 +112,7 @@ def provenance(config: Config, seeds: Sequence[int] | None = None) -> dict[str, 
         "derived": {"p": m.p, "n": m.n, "n0": m.n0, "lam_int": m.lam_int,
                     "large_batch": m.large_batch},
         "conventions": dict(CONVENTIONS),
+        "conventions_doc": f"docs/model.md#conventions of Feature Spectrum Lab {v['app']}",
     }
 
 

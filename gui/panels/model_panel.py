@@ -44,10 +44,11 @@ TIPS = {
     "model.alpha0": "α0 = n0/d: batch of the first gradient step; n0 = round(α0 d). "
                     "Tick 'large batch' for the limit α0 → ∞ (population gradient).",
     "model.eta_tilde": "η̃: step size in the maximal scaling η = η̃·√p, so each row of W "
-                       "moves by O(1). η̃ = 0 is plain random features.",
+                       "moves by O(1). η̃ = 0 is plain random features. "
+                       "See Help → Model, Conventions (docs/model.md#conventions).",
     "model.lam": "λ: ridge penalty in the SUM convention: λ|a|² is added to the sum (not "
                  "the mean) of squared residuals over the n samples. Internally "
-                 "λ_int = λ p/n.",
+                 "λ_int = λ p/n. See Help → Model, Conventions (docs/model.md#conventions).",
     "model.noise": "Δ: label-noise variance, y = σ*(⟨θ,x⟩) + √Δ ξ. Test errors include Δ.",
     "model.sigma": "σ: network activation: a name (tanh, relu, erf, sin, sigmoid, He2, He3, "
                    "linear) or an expression in z, e.g. tanh(2*z) + 0.1*z**2.",
@@ -56,7 +57,8 @@ TIPS = {
                    "probabilities summing to 1.",
     "model.w_init": "Rows of W0: uniform on the unit sphere, or Gaussian N(0, I_d/d).",
     "model.residual": "Residual of the gradient step: labels y (the theory's assumption) or "
-                      "y − f(x; W0, a) ('full', beyond the theory).",
+                      "y − f(x; W0, a) ('full', beyond the theory). See Help → Model, Known "
+                      "limits (docs/model.md#known-limits).",
 }
 
 

@@ -426,6 +426,10 @@ def test_provenance_has_parameters_versions_and_conventions() -> None:
                  "(1/n) Phi^T Phi", "variance Delta", "'labels'", "unit sphere",
                  "N(0, I_d/d)"):
         assert text in conv, text
+    # the conventions' source is the package's own documentation, with its version
+    assert prov["conventions_doc"] == (f"docs/model.md#conventions of Feature Spectrum Lab "
+                                       f"{engine.__version__}")
+    assert not any(name in json.dumps(prov) for name in ("SPEC.md", "THEORY.md"))
     json.dumps(prov, allow_nan=False)  # strict JSON
 
 
