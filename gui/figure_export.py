@@ -324,12 +324,6 @@ def _resolve_style(plot: Any, style: PlotStyle | str | None) -> PlotStyle | None
     return style
 
 
-def _view_of(plot: Any) -> pg.GraphicsView:
-    if hasattr(plot, "graphics_view"):
-        return plot.graphics_view()
-    return plot.plot_widget
-
-
 @contextlib.contextmanager
 def _prepared(plot: Any, style: PlotStyle | str | None, width_in: float,
               height_in: float) -> Iterator[tuple[pg.GraphicsView, QRectF, PlotStyle]]:
@@ -345,7 +339,7 @@ def _prepared(plot: Any, style: PlotStyle | str | None, width_in: float,
     """
     new_style = _resolve_style(plot, style)
     previous = getattr(plot, "style", None)
-    view = _view_of(plot)
+    view = plot.graphics_view()
     central: QGraphicsWidget = view.centralWidget
     old_geometry = central.geometry()
     restyled = new_style is not None and new_style != previous
@@ -357,9 +351,8 @@ def _prepared(plot: Any, style: PlotStyle | str | None, width_in: float,
     try:
         if restyled:
             plot.apply_style(new_style)
-        if hasattr(plot, "ensure_drawn"):
-            # A hidden tab defers its redraw (PlotBase._schedule); draw it now.
-            plot.ensure_drawn()
+        # A hidden tab defers its redraw (PlotBase._schedule); draw it now.
+        plot.ensure_drawn()
         st = new_style or previous
         if st is None:
             raise TypeError("the plot has no current style; pass style=")
