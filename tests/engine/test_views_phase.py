@@ -12,6 +12,7 @@ from engine import theory, views
 from engine.config import Config, Grid, GridAxis, ModelConfig, NumericsConfig, RunConfig
 from engine.grids import grid_theory
 from engine.runner import run
+from engine.views.phase import _contour_field, _levels
 
 #: Theory numerics that keep a cell at a few milliseconds.
 FAST = NumericsConfig(q_kappa=40, q_inner=40, q2=20, n_grid=150)
@@ -169,12 +170,12 @@ def test_layer_levels_contour_and_cells(streamed):
 
 def test_contour_field_fills_gaps_with_the_nearest_cell():
     values = np.array([[1.0, 2.0, np.nan], [4.0, np.nan, 6.0], [np.nan, np.nan, np.nan]])
-    field, origin = views._contour_field(values)
+    field, origin = _contour_field(values)
     assert origin == (0, 0) and field.shape == (2, 3)
     assert np.isfinite(field).all()
     assert field[0, 2] in (2.0, 6.0) and field[1, 1] in (2.0, 4.0, 6.0)
-    assert views._contour_field(np.full((3, 3), np.nan))[0] is None
-    flat = views._levels(np.full((2, 2), 0.3), signed=False)
+    assert _contour_field(np.full((3, 3), np.nan))[0] is None
+    flat = _levels(np.full((2, 2), 0.3), signed=False)
     assert flat[0] < 0.3 < flat[1]
 
 
@@ -288,7 +289,7 @@ def test_a_grid_whose_cells_did_not_change_is_not_solved_again(streamed, monkeyp
     assert views.reusable_run(partial, moved) is None  # an unfinished grid
 
     calls = []
-    monkeypatch.setattr(views, "run_theory", lambda *a, **k: calls.append(a))
+    monkeypatch.setattr("engine.views.theory.run_theory", lambda *a, **k: calls.append(a))
     stages = []
     again = views.live_theory(moved, extras=False, previous=final.bundle,
                               on_stage=lambda s, u: stages.append(s))
