@@ -35,7 +35,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.config import SCHEMA, Config
+from engine.config import Config
+from engine.config_rules import SCHEMA
 from engine.errors import ConfigError, MemoryGuardError
 from engine.estimate import (
     DEFAULT_GFLOPS,

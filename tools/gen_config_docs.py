@@ -1,4 +1,4 @@
-"""Render docs/configuration.md from the configuration rules of engine/config.py.
+"""Render docs/configuration.md from the configuration rules of engine/config_rules.py.
 
 Usage::
 
@@ -7,7 +7,7 @@ Usage::
 
 The page is never edited by hand: every key's type, range, default and meaning, the
 constraints between keys, the limits and the example messages come from
-:data:`engine.config.SECTIONS` and :data:`engine.config.LIMITS`.
+:data:`engine.config_rules.SECTIONS` and :data:`engine.config_rules.LIMITS`.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script from a checkout
     sys.path.insert(0, str(ROOT))
 
-from engine import config  # noqa: E402
+from engine import config, config_rules  # noqa: E402
 from engine.errors import ConfigError  # noqa: E402
 
 OUTPUT = ROOT / "docs" / "configuration.md"
@@ -31,7 +31,7 @@ COMMAND = "python tools/gen_config_docs.py"
 INTRO = f"""\
 # Configuration
 
-<!-- Generated from the rules in engine/config.py by `{COMMAND}`; do not edit. -->
+<!-- Generated from the rules in engine/config_rules.py by `{COMMAND}`; do not edit. -->
 
 One JSON format describes a run everywhere: the GUI saves it inside a session, the
 command line runs it (`python -m engine run CONFIG.json`), presets are such files, and
@@ -40,11 +40,11 @@ sum convention of λ) are explained in [the model](model.md#conventions).
 
 - A key left out takes its default; an unknown key is an error.
 - Every invalid value is refused when the configuration is read, with a one-line message
-  that names the dotted key, the value (cut to {config.SHOW_CHARS} characters) and the allowed
+  that names the dotted key, the value (cut to {config_rules.SHOW_CHARS} characters) and the allowed
   range; the command line exits with status 2 and prints it.
-- Files are read strictly: at most {config.TEXT_MAX} characters, objects and lists nested at
-  most {config.NESTING_MAX} levels, no duplicate keys in an object, number literals of at most
-  {config.NUMBER_CHARS_MAX} characters. A saved session holds its configuration under
+- Files are read strictly: at most {config_rules.TEXT_MAX} characters, objects and lists nested at
+  most {config_rules.NESTING_MAX} levels, no duplicate keys in an object, number literals of at most
+  {config_rules.NUMBER_CHARS_MAX} characters. A saved session holds its configuration under
   `"config"`; the command line reads either.
 """
 
@@ -88,16 +88,16 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def _default(rule: config.Rule) -> str:
+def _default(rule: config_rules.Rule) -> str:
     if rule.doc_default:
         return rule.doc_default
-    if rule.default is config.REQUIRED:
+    if rule.default is config_rules.REQUIRED:
         return "required"
     value = list(rule.default) if isinstance(rule.default, tuple) else rule.default
     return f"`{json.dumps(value)}`"
 
 
-def _type(rule: config.Rule) -> str:
+def _type(rule: config_rules.Rule) -> str:
     text = rule.allowed()
     if rule.null:
         text += f"; null: {rule.null}"
@@ -106,7 +106,7 @@ def _type(rule: config.Rule) -> str:
     return text
 
 
-def render_section(section: config.Section) -> str:
+def render_section(section: config_rules.Section) -> str:
     lines = [f"## `{section.key}`", "", section.meaning, "",
              "| key | type and range | default | meaning |", "|---|---|---|---|"]
     for rule in section:
@@ -123,10 +123,10 @@ def render_limits() -> str:
     lines = ["## Limits", "",
              "Sizes, magnitudes and nesting are bounded when a configuration is read, so "
              "that no input can exhaust memory or time, overflow the theory, or produce an "
-             "unreadable message. The names are constants of `engine/config.py`.", "",
+             "unreadable message. The names are constants of `engine/config_rules.py`.", "",
              "| limit | value | why |", "|---|---|---|"]
-    for name, why in config.LIMITS.items():
-        value = getattr(config, name)
+    for name, why in config_rules.LIMITS.items():
+        value = getattr(config_rules, name)
         shown = f"{value:g}" if isinstance(value, float) else str(value)
         lines.append(f"| `{name}` | {shown} | {_cell(why)} |")
     return "\n".join(lines) + "\n"
@@ -152,7 +152,7 @@ def render() -> str:
              "values of α, for two curves that differ by η̃ and α0:", "",
              "```json", _compact(example_config().to_dict()), "```", ""]
     parts = [INTRO, "\n".join(shape)]
-    parts += [render_section(section) for section in config.SECTIONS]
+    parts += [render_section(section) for section in config_rules.SECTIONS]
     parts += [render_limits(), render_examples()]
     return "\n".join(parts)
 

@@ -27,7 +27,8 @@ from PySide6.QtWidgets import (
 )
 
 from engine.activations import activation_names
-from engine.config import RESIDUALS, W_INITS, ModelConfig
+from engine.config import ModelConfig
+from engine.config_rules import RESIDUALS, W_INITS
 from gui.panels.common import ParamPanel, combo, ispin, spin
 
 #: Slider resolution and ranges: eta_tilde linear on [0, 10], alpha log on [0.05, 20].

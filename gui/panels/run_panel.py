@@ -34,7 +34,8 @@ from PySide6.QtWidgets import (
 )
 
 from engine.cache import ResultCache, clear_cache, default_cache_dir
-from engine.config import RUN_KINDS, SWEEPABLE, RunConfig, Sweep
+from engine.config import RunConfig, Sweep
+from engine.config_rules import RUN_KINDS, SWEEPABLE
 from engine.errors import ConfigError
 from engine.execution import Execution, WorkerInfo, describe_workers, machine_cores
 from gui.panels.common import ParamPanel, combo, ispin, spin

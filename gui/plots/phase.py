@@ -24,7 +24,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal, Slot
 from PySide6.QtGui import QFont, QPainter
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QWidget
 
-from engine.config import CURVES_MAX
+from engine.config_rules import CURVES_MAX
 from engine.views import PHASE_QUANTITIES, PHASE_SOURCES, PhaseAxis, PhaseLayer, PhaseView
 from gui.plots.axes import log_ticks
 from gui.plots.base import Panel, PlotBase, mkbrush, mkpen

@@ -7,7 +7,8 @@ import json
 import pytest
 
 from engine import config as config_mod
-from engine.config import SCHEMA, ALaw, Config, ModelConfig, NumericsConfig, RunConfig
+from engine.config import ALaw, Config, ModelConfig, NumericsConfig, RunConfig
+from engine.config_rules import SCHEMA
 from engine.errors import ConfigError
 
 SPEC_EXAMPLE = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-from engine.config import LIMITS, SECTIONS
+from engine.config_rules import LIMITS, SECTIONS
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "configuration.md"
@@ -24,7 +24,7 @@ def test_configuration_page_matches_the_rules() -> None:
     rendered = gen.render()
     current = DOC.read_text(encoding="utf-8") if DOC.exists() else ""
     assert current == rendered, (
-        f"docs/configuration.md is out of date with the rules in engine/config.py; "
+        f"docs/configuration.md is out of date with the rules in engine/config_rules.py; "
         f"regenerate it with: {gen.COMMAND}")
 
 

@@ -7,7 +7,8 @@ import pickle
 
 import pytest
 
-from engine.config import GRID, GRID_AXIS, GRID_MAX, RUN, SECTIONS, SWEEP, Config, Grid, GridAxis
+from engine.config import Config, Grid, GridAxis
+from engine.config_rules import GRID, GRID_AXIS, GRID_MAX, RUN, SECTIONS, SWEEP
 from engine.errors import ConfigError
 
 

@@ -10,20 +10,8 @@ import json
 
 import pytest
 
-from engine.config import (
-    A_VALUE_MAX,
-    CURVES_MAX,
-    NESTING_MAX,
-    SEEDS_MAX,
-    SHOW_CHARS,
-    ALaw,
-    Config,
-    Curve,
-    ModelConfig,
-    RunConfig,
-    Sweep,
-    loads_json,
-)
+from engine.config import ALaw, Config, Curve, ModelConfig, RunConfig, Sweep, loads_json
+from engine.config_rules import A_VALUE_MAX, CURVES_MAX, NESTING_MAX, SEEDS_MAX, SHOW_CHARS
 from engine.errors import ConfigError
 
 BASE = {"model": {"d": 100}, "run": {"kind": "errors"}}

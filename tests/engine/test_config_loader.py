@@ -6,15 +6,8 @@ import json
 
 import pytest
 
-from engine.config import (
-    NESTING_MAX,
-    NUMBER_CHARS_MAX,
-    TEXT_MAX,
-    Config,
-    LongNumber,
-    load_config_file,
-    loads_json,
-)
+from engine.config import Config, load_config_file, loads_json
+from engine.config_rules import NESTING_MAX, NUMBER_CHARS_MAX, TEXT_MAX, LongNumber
 from engine.errors import ConfigError
 
 GOOD = {"model": {"d": 100, "beta": 1.5}, "run": {"kind": "errors", "seeds": [0, 1]}}

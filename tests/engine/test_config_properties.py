@@ -15,7 +15,8 @@ from datetime import timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.config import A_LAW, MODEL, NUMERICS, RUN, SWEEPABLE, Config, Rule, loads_json
+from engine.config import Config, loads_json
+from engine.config_rules import A_LAW, MODEL, NUMERICS, RUN, SWEEPABLE, Rule
 from engine.errors import ConfigError
 
 #: The longest message any invalid document may produce.

@@ -8,22 +8,9 @@ from dataclasses import MISSING, fields
 
 import pytest
 
-from engine import config as config_mod
-from engine.config import (
-    A_LAW,
-    LIMITS,
-    MODEL,
-    NUMERICS,
-    RUN,
-    SECTIONS,
-    SWEEPABLE,
-    ALaw,
-    Config,
-    ModelConfig,
-    NumericsConfig,
-    Rule,
-    RunConfig,
-)
+from engine import config_rules as rules_mod
+from engine.config import ALaw, Config, ModelConfig, NumericsConfig, RunConfig
+from engine.config_rules import A_LAW, LIMITS, MODEL, NUMERICS, RUN, SECTIONS, SWEEPABLE, Rule
 from engine.errors import ConfigError
 
 DATACLASSES = [(MODEL, ModelConfig), (RUN, RunConfig), (NUMERICS, NumericsConfig),
@@ -44,10 +31,10 @@ def test_dataclass_fields_are_the_rules_keys_with_their_defaults(section, cls) -
 
 
 def test_every_limit_is_a_documented_module_constant() -> None:
-    constants = {name for name in dir(config_mod) if name.endswith("_MAX")}
+    constants = {name for name in dir(rules_mod) if name.endswith("_MAX")}
     assert constants <= set(LIMITS)
     for name, why in LIMITS.items():
-        assert isinstance(getattr(config_mod, name), (int, float)), name
+        assert isinstance(getattr(rules_mod, name), (int, float)), name
         assert len(why) > 20, name
     for section in SECTIONS:
         for rule in section:
