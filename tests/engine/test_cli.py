@@ -169,8 +169,11 @@ def test_ctrl_c_exits_130(tmp_path):
 
     path = _write(tmp_path, d=2000, run={"seeds": [0, 1, 2], "sweep": None, "n_test": 4000})
     env = dict(os.environ, PYTHONPATH=str(ROOT))
+    # A shell without job control starts background jobs with SIGINT ignored, and the
+    # child would inherit that: give it the default disposition, as a terminal does.
     proc = subprocess.Popen([sys.executable, "-m", "engine", "run", str(path)], cwd=ROOT,
-                            env=env, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+                            env=env, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         first = proc.stderr.readline()  # the progress bar's first line: the run has started
         assert "%" in first
