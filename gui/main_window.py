@@ -65,6 +65,7 @@ from engine.views import (
     simulation_views,
 )
 from gui.file_actions import FileActions
+from gui.garbage import collect_in_gui_thread
 from gui.help import show_about, show_user_guide
 from gui.info_panel import InfoPanel
 from gui.panels import ModelPanel, NumericsPanel, RunPanel
@@ -121,6 +122,8 @@ class MainWindow(QMainWindow):
                  preset: str | None = None, live: bool = True,
                  theory_extras: bool = True) -> None:
         super().__init__()
+        # Workers run Python: collect garbage (Qt wrappers among it) in this thread only.
+        collect_in_gui_thread()
         self.setWindowTitle(APP_TITLE)
         self.settings = settings if settings is not None else QSettings()
         self.live = live

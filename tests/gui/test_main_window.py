@@ -485,3 +485,35 @@ def test_phase_diagram_fills_by_rows_and_a_click_loads_the_cell(qtbot, make_wind
     assert "row" not in stages and "snapshot" in stages
     assert plot.view.current == pytest.approx((np.log10(4.0), 1.0))
     assert "alpha0 = 4" in w.statusBar().currentMessage()
+
+
+def test_garbage_is_collected_in_the_gui_thread_only(qtbot, make_window):
+    import gc
+    import threading
+    import weakref
+
+    threads: list[str] = []
+
+    def record(phase: str, _info: dict) -> None:
+        if phase == "start":
+            threads.append(threading.current_thread().name)
+
+    gc.callbacks.append(record)
+    try:
+        w = make_window()
+        assert not gc.isenabled()  # no collection wherever a worker allocates
+        wait_theory(qtbot, w)
+        with qtbot.waitSignal(w.sig_theory_finished, timeout=THEORY_TIMEOUT):
+            w.model_panel.eta_tilde.setValue(1.7)  # a theory run: workers allocate a lot
+
+        class Node:
+            pass
+
+        node = Node()
+        node.me = node  # a cycle: only the collector frees it
+        ref = weakref.ref(node)
+        del node
+        qtbot.waitUntil(lambda: ref() is None, timeout=10000)
+    finally:
+        gc.callbacks.remove(record)
+    assert threads and set(threads) == {threading.main_thread().name}
