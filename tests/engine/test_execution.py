@@ -112,8 +112,33 @@ def test_two_worker_processes_equal_serial(before):
     messages = []
     local = run(cfg, execution=Execution.local(2), progress=lambda f, m: messages.append(m))
     _assert_same(run(cfg), local)
-    assert any("(2 running)" in m for m in messages)
+    # progress streamed from inside the tasks in the worker processes
+    assert any("seed" in m and (": gradient step" in m or ": sRF weights" in m)
+               for m in messages)
     assert not _children(before)
+
+
+def test_progress_counts_the_tasks_running_at_once():
+    """Which tasks overlap in the worker processes depends on the machine's load; the
+    meter's arithmetic does not."""
+    seen: list[tuple[float, str]] = []
+    tasks = [ex.Task(fn=print, args=(), weight=w, label=f"task {i}")
+             for i, w in enumerate((1.0, 1.0, 2.0))]
+    meter = ex._Meter(tasks, lambda f, m: seen.append((f, m)))
+    meter.report(0, 0.5, "step")
+    meter.report(1, 0.5, "step")
+    meter.report(2, 0.25, "step")
+    assert seen[0] == (0.125, "task 0: step")
+    assert seen[1] == (0.25, "task 1: step (2 running)")
+    assert seen[2] == (0.375, "task 2: step (3 running)")
+    meter.report(0, 1.0, "last")  # a finished task's last message: no longer running
+    meter.finish(0)
+    assert seen[-1] == (0.5, "task 0: done")
+    meter.report(1, 0.75, "step")
+    assert seen[-1][1] == "task 1: step (2 running)"
+    meter.finish(1)
+    meter.finish(2)
+    assert seen[-1] == (1.0, "task 2: done")
 
 
 def test_workers_2_on_the_command_line_equals_serial_bit_for_bit(tmp_path):
