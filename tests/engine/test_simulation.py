@@ -163,7 +163,7 @@ def test_finite_batch_constants_tanh():
         assert abs(s2_rows.mean() - 1.0) > 5 * se + 4.0 / d  # nv_k > 0 is seen
 
 
-def _theory_md_constants(model: ModelConfig) -> SRFParams:
+def _model_doc_constants(model: ModelConfig) -> SRFParams:
     """docs/model.md#network-to-srf-mapping constants of the equivalent sRF model (labels mode).
 
     Large batch: ``r0 = mu1 mu1_*``, ``gamma = 1``, ``nv = 0``. Finite batch
@@ -200,11 +200,11 @@ def _theory_md_constants(model: ModelConfig) -> SRFParams:
 
 
 
-def test_equivalent_srf_matches_a_transcription_of_theory_md():
+def test_equivalent_srf_matches_a_transcription_of_the_model_doc():
     for model in (ModelConfig(), ModelConfig(sigma="relu", sigma_star="He2", a_law=PM),
                   ModelConfig(sigma="relu", sigma_star="tanh", alpha0=8.0, noise=0.1,
                               a_law=PM)):
-        mine, theirs = _theory_md_constants(model), equivalent_srf(model)
+        mine, theirs = _model_doc_constants(model), equivalent_srf(model)
         for name in ("u", "s0", "c", "s", "nv"):
             np.testing.assert_allclose(getattr(mine, name), getattr(theirs, name), atol=1e-12)
         assert mine.gamma == pytest.approx(theirs.gamma, abs=1e-12)

@@ -152,9 +152,9 @@ def test_second_order_traces_are_symmetric():
     ("relu", ALaw(), (1.58, 1.72, 2.26, 2.60)),
     ("relu", PM, (1.58, 1.60, 1.71, 1.82)),
 ])
-def test_right_edges_of_theory_md(sigma, law, edges):
-    # docs/model.md#spectrum-of-the-feature-covariance quotes two decimals (truncated): tolerance
-    # 0.01.
+def test_right_edges_of_the_model_doc(sigma, law, edges):
+    # docs/model.md#spectrum-of-the-feature-covariance, here truncated to two decimals:
+    # tolerance 0.01.
     for eta, expected in zip((0.0, 1.0, 3.0, 5.0), edges, strict=True):
         sp = solve_spectrum(ModelConfig(eta_tilde=eta, sigma=sigma, sigma_star="tanh",
                                         a_law=law))
@@ -242,7 +242,7 @@ def test_atom_at_zero_when_p_exceeds_n():
     ("relu", PM, 2.0, 2, 2),
     ("relu", PM, 0.0, 1, 0),
 ])
-def test_outlier_counts_of_theory_md(sigma, law, eta, count, count_c):
+def test_outlier_counts_of_the_model_doc(sigma, law, eta, count, count_c):
     m = ModelConfig(eta_tilde=eta, sigma=sigma, sigma_star="tanh", a_law=law, d=500)
     sp = solve_spectrum(m, NumericsConfig(n_grid=60))
     assert sp.outliers.size == count
@@ -286,7 +286,7 @@ def test_ridgeless_with_p_above_n_raises():
 
 @pytest.mark.parametrize("sigma,eta,expected", [
     ("tanh", 1.0, 0.1524), ("tanh", 0.0, 0.3211), ("relu", 0.0, 0.3978)])
-def test_regression_numbers_of_theory_md(sigma, eta, expected):
+def test_regression_numbers_of_the_model_doc(sigma, eta, expected):
     # docs/model.md#validation: alpha = 2, beta = 1, lam_int = 0.1 (user lam = 0.2), Delta = 0.1.
     m = ModelConfig(eta_tilde=eta, sigma=sigma, sigma_star=sigma, a_law=ALaw(), lam=0.2,
                     noise=0.1)
