@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
+from random_features_theory import random_features_errors
 
 from engine import theory
 from engine.config import Config, Grid, GridAxis, ModelConfig, NumericsConfig
@@ -21,7 +24,7 @@ MODEL = ModelConfig(d=200, sigma="tanh", sigma_star="tanh", lam=0.1, noise=0.1)
 GRID = Grid(GridAxis("alpha", (0.5, 1.0, 2.0, 4.0)), GridAxis("eta_tilde", (0.0, 1.5, 3.0)))
 
 
-def test_cells_equal_an_independent_solve_at_that_cell():
+def test_cells_equal_a_cold_solve_of_that_cell_alone():
     result = grid_theory(MODEL, GRID, FAST)
     test, train, rf = (result.array(k) for k in ("test_error", "train_error", "rf_test_error"))
     assert test.shape == train.shape == rf.shape == (3, 4)
@@ -174,3 +177,31 @@ def test_rows_on_two_workers_equal_rows_in_process():
     assert sorted(seen) == [0, 1, 2]
     for name in ("test_error", "train_error", "rf_test_error", "gamma"):
         np.testing.assert_allclose(parallel.array(name), serial.array(name), rtol=1e-12)
+
+
+def test_a_grid_run_by_the_command_line_matches_an_independent_theory(tmp_path):
+    """Random features (``eta_tilde = 0``) over (alpha, beta), with a step as a second
+    curve: its baseline column ``rf_test_error`` is the same independent value."""
+    alphas, betas = [0.4, 1.5, 4.0], [0.5, 2.0]
+    lam, noise = 0.3, 0.2
+    doc = {"model": {"sigma": "tanh", "sigma_star": "tanh", "lam": lam, "noise": noise},
+           "run": {"kind": "errors", "theory": True, "simulate": [],
+                   "grid": {"x": {"param": "alpha", "values": alphas},
+                            "y": {"param": "beta", "values": betas}},
+                   "curves": [{"label": "no step", "set": {"eta_tilde": 0.0}},
+                              {"label": "step", "set": {"eta_tilde": 2.0}}]}}
+    path = tmp_path / "grid.json"
+    path.write_text(json.dumps(doc))
+    proc = subprocess.run([sys.executable, "-m", "engine", "run", str(path), "--json"],
+                          capture_output=True, text=True, timeout=600, check=False)
+    assert proc.returncode == 0, proc.stderr
+    no_step, step = (c["theory"] for c in json.loads(proc.stdout)["curves"])
+    for iy, beta in enumerate(betas):
+        for ix, alpha in enumerate(alphas):
+            test, train = random_features_errors(np.tanh, np.tanh, alpha=alpha, beta=beta,
+                                                 lam_int=lam * beta / alpha, noise=noise)
+            where = f"alpha={alpha}, beta={beta}"
+            assert no_step["test_error"][iy][ix] == pytest.approx(test, rel=1e-7), where
+            assert no_step["train_error"][iy][ix] == pytest.approx(train, rel=1e-7), where
+            assert step["rf_test_error"][iy][ix] == pytest.approx(test, rel=1e-7), where
+            assert step["test_error"][iy][ix] < test, where  # tanh/tanh: the step helps

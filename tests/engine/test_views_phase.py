@@ -41,7 +41,7 @@ def streamed() -> tuple[Config, list[tuple[str, views.TheoryUpdate]], views.Theo
 # =========================================================================== theory
 
 
-def test_phase_arrays_equal_grid_theory_and_independent_solves(streamed):
+def test_phase_arrays_equal_grid_theory_and_cold_solves(streamed):
     config, _, final = streamed
     phase = final.views.phase
     (th,) = phase.theory
