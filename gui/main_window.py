@@ -749,7 +749,8 @@ class MainWindow(QMainWindow):
         plot = self.current_plot()
         for act, key in ((self.act_log_x, "log_x"), (self.act_log_y, "log_y")):
             old = act.blockSignals(True)
-            act.setChecked(bool(plot.options.get(key, False)))
+            act.setChecked(bool(plot.options.get(key, False)) and plot.LOG_AXES)
+            act.setEnabled(plot.LOG_AXES)
             act.blockSignals(old)
 
     @Slot(bool)

@@ -193,6 +193,9 @@ class PlotBase(QWidget):
     #: Options that take any finite number (e.g. a contour level): their ``OPTIONS``
     #: entry holds the default only.
     NUMBER_OPTIONS: ClassVar[frozenset[str]] = frozenset()
+    #: Whether ``log_x`` / ``log_y`` change the axes (the View menu's toggles are greyed
+    #: out on plots whose axes are fixed by what they show).
+    LOG_AXES: ClassVar[bool] = True
 
     #: Text of the cursor readout (also shown in the main window's status bar).
     sig_status = Signal(str)

@@ -22,6 +22,7 @@ class ExpressivityPlot(PlotBase):
 
     name = "expressivity"
     title = "Expressivity"
+    LOG_AXES = False  # functions of kappa on linear axes
 
     def _build(self) -> pg.GraphicsView:
         view = pg.PlotWidget()

@@ -32,6 +32,7 @@ class LearnedFunctionPlot(PlotBase):
 
     name = "learned_function"
     title = "Learned function"
+    LOG_AXES = False  # a function of kappa on linear axes
 
     def _build(self) -> pg.GraphicsView:
         view = pg.PlotWidget()

@@ -105,7 +105,8 @@ class PhasePlot(PlotBase):
 
     name = "phase"
     title = "Phase diagram"
-    # log_x / log_y stay for the View menu; the axes follow the grid's spacing instead
+    # the axes follow the grid's spacing (log where its values are geometric)
+    LOG_AXES = False
     OPTIONS = {**PlotBase.OPTIONS, "quantity": PHASE_QUANTITIES, "source": PHASE_SOURCES,
                "sim_model": ("network", "srf"), "curve": tuple(range(CURVES_MAX)),
                "contour": (False, True), "contour_level": (0.0,)}

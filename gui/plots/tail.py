@@ -26,6 +26,7 @@ class TailPlot(PlotBase):
 
     name = "tail"
     title = "Tail"
+    LOG_AXES = False  # always log–log
 
     def _build(self) -> pg.GraphicsView:
         view = pg.PlotWidget()

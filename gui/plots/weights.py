@@ -30,6 +30,7 @@ class WeightsPlot(PlotBase):
 
     name = "weights"
     title = "Weights & alignment"
+    LOG_AXES = False  # linear axes: a density and overlaps in [0, 1]
 
     def _build(self) -> pg.GraphicsView:
         view = pg.GraphicsLayoutWidget()

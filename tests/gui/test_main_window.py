@@ -246,6 +246,24 @@ def test_view_options_and_settings_persist(qtbot, make_window):
     wait_theory(qtbot, w2)
 
 
+def test_log_toggles_follow_the_current_plot(qtbot, make_window):
+    w = make_window()
+    wait_theory(qtbot, w)
+    assert w.show_tab("learning_curves")
+    w.act_log_y.trigger()
+    assert w.plots["learning_curves"].options["log_y"] is True
+    # plots whose axes are fixed (the tail is always log-log, the phase diagram follows
+    # its grid, functions of kappa are linear): the toggles are greyed out, not ignored
+    for name in ("tail", "weights", "expressivity", "learned_function", "phase"):
+        assert w.show_tab(name)
+        assert not w.act_log_x.isEnabled() and not w.act_log_y.isEnabled(), name
+        assert not w.act_log_y.isChecked(), name
+    for name in ("spectrum", "learning_curves"):
+        assert w.show_tab(name)
+        assert w.act_log_x.isEnabled() and w.act_log_y.isEnabled(), name
+    assert w.act_log_y.isChecked()  # learning curves' own setting is back
+
+
 def test_session_save_and_reopen(qtbot, make_window, tmp_path):
     w = make_window()
     wait_theory(qtbot, w)
