@@ -34,7 +34,7 @@ import json
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape
 
 import numpy as np
@@ -65,6 +65,9 @@ from engine.config import Config
 from engine.export import provenance as engine_provenance
 from engine.files import atomic_write_bytes
 from gui.style import PlotStyle, get_style
+
+if TYPE_CHECKING:
+    from gui.plots.base import PlotBase
 
 #: Logical pixels per inch: the unit of the styles' pen widths and marker sizes.
 LOGICAL_DPI = 96.0
@@ -251,17 +254,16 @@ def render_bytes(plot: Any, fmt: str, *, width_in: float = 6.0, height_in: float
     return bytes(buf.data().data())
 
 
-def plot_provenance(plot: Any) -> dict[str, Any]:
+def plot_provenance(plot: PlotBase) -> dict[str, Any]:
     """Provenance of what ``plot`` shows: :func:`engine.export.provenance` of its views.
 
     The plot keeps the :class:`engine.views.Views` it draws: their ``config`` produced
     them and their ``seeds`` are the simulated seeds drawn (none for theory only).
     Without views (an empty plot), the app and library versions only.
     """
-    views = getattr(plot, "views", None)
-    config = getattr(views, "config", None)
-    if isinstance(config, Config):
-        return engine_provenance(config, seeds=tuple(getattr(views, "seeds", ())))
+    views = plot.views
+    if views is not None:
+        return engine_provenance(views.config, seeds=views.seeds)
     prov = engine_provenance(Config())
     return {k: v for k, v in prov.items()
             if k in ("app", "app_version", "python", "numpy", "scipy", "platform", "date")}
