@@ -229,10 +229,15 @@ class Executor(ABC):
     separate_processes : bool
         Each concurrent task lives in a worker process of its own (the memory guard
         adds a process's own footprint per task).
+    worker_resources : sequence of (int, int)
+        ``(threads, memory limit in bytes)`` of each remote worker, checked by the
+        memory guard against its own limit (empty where the workers share this
+        machine's memory).
     """
 
     concurrency: int = 1
     separate_processes: bool = False
+    worker_resources: Sequence[tuple[int, int]] = ()
 
     def bind(self, cancel: CancelLike | None, report: Callable[[int, float, str], None]
              ) -> None:
@@ -547,7 +552,6 @@ class DaskExecutor(Executor):
         #: futures in completion order (fed by the client's event loop)
         self._completed = distributed.as_completed(loop=self._client.loop)
         workers_info = self._client.scheduler_info().get("workers", {})
-        #: ``(nthreads, memory_limit in bytes)`` of each worker (the memory guard's input)
         self.worker_resources = [(int(w.get("nthreads", 1)), int(w.get("memory_limit") or 0))
                                  for w in workers_info.values()]
         self.concurrency = max(1, sum(n for n, _ in self.worker_resources))

@@ -24,6 +24,7 @@ together. On a remote Dask cluster each worker is checked against its own memory
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 
 from engine.config import Config, ModelConfig
 from engine.errors import MemoryGuardError
@@ -179,13 +180,13 @@ def check_memory(config: Config, total_bytes: int | None = None, *, concurrent: 
     )
 
 
-def check_worker_memory(config: Config, workers: list[tuple[int, int]]) -> int:
+def check_worker_memory(config: Config, workers: Sequence[tuple[int, int]]) -> int:
     """Refuse a run whose simulations would not fit the workers of a Dask cluster.
 
     Parameters
     ----------
     config : Config
-    workers : list of (int, int)
+    workers : sequence of (int, int)
         ``(threads, memory limit in bytes)`` of each worker; a worker runs up to
         ``threads`` simulations at once and may use ``run.memory_fraction`` of its limit
         (0: no limit known, not checked).

@@ -460,7 +460,7 @@ def _execute(config: Config, *, simulate: bool, progress: ProgressFn | None,
         executor = stack.enter_context(execution.open(len(missing))) if missing else None
         if executor is not None and execution.mode == "dask":
             # remote workers: each against its own memory limit
-            check_worker_memory(config, getattr(executor, "worker_resources", []))
+            check_worker_memory(config, executor.worker_resources)
         if not config.run.theory:
             for i in range(len(points)):
                 collected.theory_done(i, {})
