@@ -71,8 +71,6 @@ EXIT_MEMORY = 4
 EXIT_INTERRUPT = 130
 EXIT_TERMINATED = 143
 
-#: The session file ``--out`` writes (it reopens in the app).
-SESSION_FILE = "session.json"
 #: Set to 1 to see the traceback of an internal error.
 DEBUG_ENV = "FSL_DEBUG"
 
@@ -350,6 +348,7 @@ def _check_out(args: argparse.Namespace) -> None:
     if not args.out:
         return
     from engine.files import check_targets
+    from engine.session import SESSION_FILE
     from engine.views import Views
 
     names = [f"view_{name}.json" for name in Views.NAMES] + [SESSION_FILE]
@@ -363,16 +362,10 @@ def _check_out(args: argparse.Namespace) -> None:
 def _out_files(config: Config, result: RunResult) -> dict[str, bytes]:
     """What ``--out`` writes: the result's data files, one file per view of the app (the
     same numbers as its figures) and a session that reopens in the app."""
-    from engine.export import provenance, result_files
-    from engine.session import session_document
-    from engine.views import combine, compute_theory, simulation_views, theory_views, view_files
+    from engine.views import export_files, exported_views
 
-    bundle = compute_theory(config, run=result if config.run.theory else None)
-    views = combine(theory_views(bundle), simulation_views(result, config), config)
-    files = dict(result_files(result))
-    files.update(view_files(views, provenance(config, list(views.seeds) or None)))
-    files[SESSION_FILE] = session_document(config, result, ui={})
-    return files
+    _, views = exported_views(config, result, theory_run=result if config.run.theory else None)
+    return export_files(config, result, views, ui={})
 
 
 def _compute(args: argparse.Namespace, err: TextIO, state: dict[str, object]

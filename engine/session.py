@@ -37,6 +37,9 @@ from engine.export import APP_NAME, provenance
 from engine.files import atomic_write_bytes
 from engine.results import RunResult
 
+#: The session an export writes beside its data (``--out``, the headless export).
+SESSION_FILE = "session.json"
+
 #: The session schema this version writes.
 SESSION_SCHEMA = 1
 

@@ -43,20 +43,11 @@ from engine.cli import (
 )
 from engine.config import Config
 from engine.errors import Cancelled, ConfigError, EngineError, MemoryGuardError
-from engine.export import provenance, result_files
 from engine.files import check_targets, write_set
 from engine.results import RunResult
 from engine.runner import run
-from engine.session import SessionError, load_session, session_document
-from engine.views import (
-    Views,
-    combine,
-    compute_theory,
-    simulation_matches,
-    simulation_views,
-    theory_views,
-    view_files,
-)
+from engine.session import SESSION_FILE, SessionError, load_session
+from engine.views import Views, export_files, exported_views, simulation_matches
 
 FIGURE_FORMATS = ("png", "svg", "pdf")
 DPI_RANGE = (10, 2400)
@@ -157,22 +148,18 @@ def _export(session_path: Path, export_dir: Path, options: ExportOptions, err: T
     config = session.config
     view = session.ui if ui is None else ui
     try:
-        check_targets(export_dir, _figure_names() + ["session.json"], force=options.force,
+        check_targets(export_dir, _figure_names() + [SESSION_FILE], force=options.force,
                       patterns=("*.csv", "view_*.json", "result.json", "arrays.npz"))
     except (NotADirectoryError, IsADirectoryError, PermissionError) as exc:
         raise UsageError(f"--export {export_dir}: {exc}") from None
     sims = _simulations(session.result, config, options, err)
-    bundle = compute_theory(config)
-    views = combine(theory_views(bundle), simulation_views(sims, config) if sims else None,
-                    config)
+    # a run made here solved the theory of its points: reused, not solved again
+    fresh = sims is not None and sims is not session.result and config.run.theory
+    bundle, views = exported_views(config, sims, theory_run=sims if fresh else None)
     figures = _render_figures(views, view, export_style, options)
     result = sims if sims is not None else bundle.run
     files = dict(figures)
-    if result is not None:
-        files.update(result_files(result))
-    seeds = list(views.seeds) or None
-    files.update(view_files(views, provenance(config, seeds)))
-    files["session.json"] = session_document(config, result, ui=view)
+    files.update(export_files(config, result, views, ui=view))
     written = write_set(export_dir, files, force=options.force)
     for path in written:
         _say(err, f"wrote {path}")

@@ -17,6 +17,8 @@ a figure and the data file written next to it hold the same numbers:
   pure and fast (milliseconds), and :func:`combine` puts the two halves together.
 - Every view has ``tables()``: what it draws as named tables (column names with
   units, rows), which the app exports and :func:`view_files` writes, one file per view.
+- :func:`exported_views` and :func:`export_files` are an export's views and data files
+  (the command line's ``--out`` and the app's headless export).
 
 Only results of the parameters on screen may be drawn: :func:`simulation_matches`
 tells whether a simulation was computed for the points of a configuration.
@@ -30,7 +32,7 @@ The modules, each importing only those listed before it:
 - :mod:`~engine.views.phase`: the phase diagram, its data and how it is built;
 - :mod:`~engine.views.data`: the data of the other tabs' views, and :class:`Views`;
 - :mod:`~engine.views.build`: the theory and simulation halves of the views, combined;
-- :mod:`~engine.views.files`: the views as data files;
+- :mod:`~engine.views.files`: the views as data files, and an export's files;
 - :mod:`~engine.views.tasks`: the live tasks a worker thread runs.
 
 Other modules import the names below from this package.
@@ -77,7 +79,7 @@ from engine.views.data import (
     WeightsTheory,
     WeightsView,
 )
-from engine.views.files import view_files
+from engine.views.files import export_files, exported_views, view_files
 from engine.views.phase import (
     AXIS_STEP_RTOL,
     PHASE_QUANTITIES,
@@ -133,7 +135,7 @@ __all__ = [
     # build
     "HIST_BINS", "combine", "selected_points", "simulation_views", "theory_views",
     # files
-    "view_files",
+    "export_files", "exported_views", "view_files",
     # tasks
     "SimulationUpdate", "TheoryUpdate", "live_theory", "reusable_run", "simulate",
 ]

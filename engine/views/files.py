@@ -1,4 +1,6 @@
-"""The views as data files: one JSON document per view, with its tables and provenance."""
+"""The views as data files: one JSON document per view, with its tables and provenance;
+and the whole set of data files an export writes (the command line's ``--out`` and the
+app's headless export)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,13 @@ from typing import Any
 
 import numpy as np
 
+from engine.config import Config
+from engine.export import provenance, result_files
+from engine.results import RunResult
+from engine.session import SESSION_FILE, session_document
+from engine.views.build import combine, simulation_views, theory_views
 from engine.views.data import Views
+from engine.views.theory import TheoryBundle, compute_theory
 
 
 def _json_table(columns: list[str], rows: np.ndarray) -> dict[str, Any]:
@@ -33,3 +41,25 @@ def view_files(views: Views, provenance: Mapping[str, Any]) -> dict[str, bytes]:
                           view.tables().items()}}
         out[f"view_{name}.json"] = (json.dumps(doc, indent=1, allow_nan=False) + "\n").encode()
     return out
+
+
+def exported_views(config: Config, sims: RunResult | None, *,
+                   theory_run: RunResult | None = None) -> tuple[TheoryBundle, Views]:
+    """The theory of ``config`` and every view, with the simulations of ``sims``.
+
+    ``theory_run`` is a run that already solved the theory of ``config``'s points (a
+    fresh run with ``run.theory``): its points are reused instead of solved again.
+    """
+    bundle = compute_theory(config, run=theory_run)
+    sim_views = simulation_views(sims, config) if sims is not None else None
+    return bundle, combine(theory_views(bundle), sim_views, config)
+
+
+def export_files(config: Config, result: RunResult | None, views: Views, *,
+                 ui: Mapping[str, Any]) -> dict[str, bytes]:
+    """The data files of an export: the result's tables (when there is a result), one
+    file per view (the numbers of the app's figures) and a session with view ``ui``."""
+    files = dict(result_files(result)) if result is not None else {}
+    files.update(view_files(views, provenance(config, list(views.seeds) or None)))
+    files[SESSION_FILE] = session_document(config, result, ui=ui)
+    return files
