@@ -424,13 +424,13 @@ class MainWindow(QMainWindow):
         return combine(theory, self._current_sims(config), config)
 
     def _current_sims(self, config: Config) -> Views | None:
-        sim = self._sim
-        if sim is None or not simulation_matches(sim.result.config, config):
+        result = self.current_simulation()
+        if result is None or self._sim is None:
             return None
-        if sim.views.config.model != config.model:
+        if self._sim.views.config.model != config.model:
             # same points, other panel value of the swept parameter: pick again
-            return simulation_views(sim.result, config)
-        return sim.views
+            return simulation_views(result, config)
+        return self._sim.views
 
     def current_simulation(self) -> RunResult | None:
         """The simulation of the parameters on screen (None if there is none)."""
