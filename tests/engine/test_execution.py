@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import psutil
 import pytest
+from processes import child_pids, new_children
 
 from engine import execution as ex
 from engine.config import Config
@@ -54,25 +55,10 @@ def _assert_same(a, b) -> None:
         np.testing.assert_allclose(y, x, rtol=RTOL, atol=0, err_msg=key)
 
 
-def _children(before: set[int] | None = None) -> list[psutil.Process]:
-    """This process's children started since ``before`` (pids), without
-    multiprocessing's resource tracker (one idle bookkeeping process per interpreter,
-    started with the first semaphore) nor the module's Dask cluster."""
-    out = []
-    for p in psutil.Process().children(recursive=True):
-        try:
-            if p.pid not in (before or set()) and "resource_tracker" not in " ".join(
-                    p.cmdline()):
-                out.append(p)
-        except psutil.NoSuchProcess:
-            pass
-    return out
-
-
 @pytest.fixture
 def before() -> set[int]:
     """The child processes alive when a test starts (e.g. the module's Dask cluster)."""
-    return {p.pid for p in psutil.Process().children(recursive=True)}
+    return child_pids()
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +90,7 @@ def test_dask_local_cluster_started_for_the_run_equals_serial(before):
     cfg = _config(seeds=(0,))
     _assert_same(run(cfg), run(cfg, execution=Execution.dask_local(2)))
     time.sleep(0.5)
-    assert not _children(before)  # the run's cluster is gone
+    assert not new_children(before)  # the run's cluster is gone
 
 
 def test_two_worker_processes_equal_serial(before):
@@ -115,7 +101,7 @@ def test_two_worker_processes_equal_serial(before):
     # progress streamed from inside the tasks in the worker processes
     assert any("seed" in m and (": gradient step" in m or ": sRF weights" in m)
                for m in messages)
-    assert not _children(before)
+    assert not new_children(before)
 
 
 def test_progress_counts_the_tasks_running_at_once():
@@ -187,9 +173,9 @@ def test_cancel_terminates_the_workers_within_a_second(before):
     thread.start()
     try:
         deadline = time.monotonic() + 60
-        while not _busy(_children(before)) and time.monotonic() < deadline:
+        while not _busy(new_children(before)) and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert _busy(_children(before)), "the workers never started computing"
+        assert _busy(new_children(before)), "the workers never started computing"
         t0 = time.monotonic()
         token.set()
         thread.join(10)
@@ -198,7 +184,7 @@ def test_cancel_terminates_the_workers_within_a_second(before):
         token.set()
         thread.join(30)
     assert "cancelled" in outcome
-    assert not _children(before)
+    assert not new_children(before)
     print(f"cancel to no worker left: {gone - t0:.2f} s")
     assert gone - t0 < 1.5, f"cancel took {gone - t0:.2f} s"
 
@@ -217,7 +203,7 @@ def test_memory_guard_counts_the_workers(monkeypatch, before):
     with pytest.raises(memory.MemoryGuardError) as info:
         run(cfg, execution=Execution.local(2))
     assert "2 simulations at once" in str(info.value) and "fewer workers" in str(info.value)
-    assert not _children(before)  # refused before any worker started
+    assert not new_children(before)  # refused before any worker started
 
 
 def test_an_unreachable_scheduler_is_an_execution_error(monkeypatch):
@@ -241,7 +227,7 @@ def test_a_worker_that_dies_is_an_execution_error(before):
     finally:
         executor.stop()
         executor.close()
-    assert not _children(before)
+    assert not new_children(before)
 
 
 @pytest.mark.parametrize(("spec", "mode", "workers"), [

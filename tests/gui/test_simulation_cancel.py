@@ -8,6 +8,7 @@ import time
 
 import psutil
 from conftest import small
+from processes import child_pids, new_children
 from PySide6.QtCore import QSettings
 
 from engine.presets import load_preset
@@ -17,23 +18,10 @@ ROUNDS = 5
 THEORY_TIMEOUT = 30000
 
 
-def _children(before: set[int]) -> list[psutil.Process]:
-    """Child processes started since ``before``, without multiprocessing's resource
-    tracker (one idle bookkeeping process per interpreter, ended with it)."""
-    out = []
-    for p in psutil.Process().children(recursive=True):
-        try:
-            if p.pid not in before and "resource_tracker" not in " ".join(p.cmdline()):
-                out.append(p)
-        except psutil.NoSuchProcess:
-            pass
-    return out
-
-
 def _computing(before: set[int]) -> bool:
     """A child has spent over 1.5 s of CPU: past its start-up (imports ~0.5 s), inside
     the simulation (at d = 2200 an eigendecomposition of seconds)."""
-    for p in _children(before):
+    for p in new_children(before):
         try:
             if sum(p.cpu_times()[:2]) > 1.5:
                 return True
@@ -54,7 +42,7 @@ def _slow_config():  # noqa: ANN202
 
 
 def test_five_cancels_leave_no_process_and_return_the_memory(qtbot, make_window):
-    before = {p.pid for p in psutil.Process().children(recursive=True)}
+    before = child_pids()
     w = make_window(_slow_config())
     qtbot.waitUntil(lambda: not w.theory_tasks.busy, timeout=THEORY_TIMEOUT)
     rss_start = _rss()
@@ -65,10 +53,10 @@ def test_five_cancels_leave_no_process_and_return_the_memory(qtbot, make_window)
         t0 = time.monotonic()
         with qtbot.waitSignal(w.sig_simulation_finished, timeout=10000):
             w.cancel_button.click()
-        qtbot.waitUntil(lambda: not _children(before), timeout=5000)
+        qtbot.waitUntil(lambda: not new_children(before), timeout=5000)
         waits.append(time.monotonic() - t0)
     time.sleep(2.0)
-    left = _children(before)
+    left = new_children(before)
     rss_end = _rss()
     print(f"cancel -> no child process: {', '.join(f'{t:.2f}' for t in waits)} s; "
           f"RSS {rss_start / 2**20:.0f} -> {rss_end / 2**20:.0f} MiB")
@@ -81,14 +69,14 @@ def test_five_cancels_leave_no_process_and_return_the_memory(qtbot, make_window)
 def test_closing_during_a_simulation_leaves_no_process(qtbot, make_window):
     from gui.workers import running_threads
 
-    before = {p.pid for p in psutil.Process().children(recursive=True)}
+    before = child_pids()
     w = make_window(_slow_config())
     qtbot.waitUntil(lambda: not w.theory_tasks.busy, timeout=THEORY_TIMEOUT)
     w.start_simulation()
     qtbot.waitUntil(lambda: _computing(before), timeout=60000)
     w.close()
     assert not running_threads()
-    assert not _children(before)
+    assert not new_children(before)
 
 
 def test_where_to_run_is_a_preference(qtbot, make_window):
